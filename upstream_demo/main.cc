@@ -1,0 +1,2 @@
+// upstream-demo: placeholder until the demo web app lands.
+int main() { return 1; }
