@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "gateway/pki/pki_command.h"
+#include "gateway/serve_command.h"
 
 namespace {
 
@@ -11,7 +12,9 @@ void printUsage(FILE* out) {
           "Usage: certgate COMMAND [OPTIONS]\n"
           "\n"
           "Commands:\n"
-          "  pki     manage the certificate authority (demo, init, issue, ...)\n"
+          "  serve          run the gateway (default config: conf/gateway.toml)\n"
+          "  check-config   validate the configuration the gateway would load\n"
+          "  pki            manage the certificate authority (demo, init, issue, ...)\n"
           "\n"
           "Run 'certgate COMMAND --help' for the options of a command.\n");
 }
@@ -31,6 +34,12 @@ int main(int argc, char** argv) {
   if (strcmp(command, "--version") == 0) {
     printf("certgate %s\n", CERTGATE_VERSION);
     return 0;
+  }
+  if (strcmp(command, "serve") == 0) {
+    return gw::runServe(argc - 2, argv + 2);
+  }
+  if (strcmp(command, "check-config") == 0) {
+    return gw::runCheckConfig(argc - 2, argv + 2);
   }
   if (strcmp(command, "pki") == 0) {
     return gw::pki::runPkiCommand(argc - 2, argv + 2);

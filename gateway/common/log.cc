@@ -54,7 +54,9 @@ Field::Field(std::string_view k, double v) : key(k) {
   value = buf;
 }
 
-void setLevel(Level level) { g_level = level; }
+void setLevel(Level level) {
+  g_level = level;
+}
 
 bool parseLevel(std::string_view name, Level* out_level) {
   if (name == "debug") {

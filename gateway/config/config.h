@@ -1,0 +1,78 @@
+// Configuration as plain structs. config/load.cc fills them from TOML files
+// (conf/gateway.toml and the policy file it names); nothing outside config/
+// sees toml++ types. Paths in these structs are already resolved against the
+// directory of the file that named them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gw::config {
+
+// ListenAddress is one "HOST:PORT" the gateway accepts connections on. IPv6
+// hosts are written in brackets in the file ("[::1]:4443") and stored here
+// without them.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct TlsConfig {
+  std::string cert_file;            // server certificate (PEM); may contain the chain too
+  std::string key_file;             // server private key (PEM)
+  std::string chain_file;           // extra certificates sent after the leaf; empty for none
+  std::string client_ca_file;       // CA certificates that client certificates must chain to
+  std::string crl_file;             // optional CRL (PEM) checked for every client certificate
+  std::string min_version = "1.3";  // "1.2" or "1.3"
+};
+
+// Timeouts in milliseconds. Each protects the gateway from a peer that stops
+// making progress.
+struct Timeouts {
+  uint32_t handshake_ms = 10'000;
+  uint32_t request_header_ms = 30'000;
+  uint32_t idle_ms = 60'000;
+  uint32_t upstream_connect_ms = 5'000;
+  uint32_t upstream_response_ms = 60'000;
+};
+
+struct Limits {
+  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t max_connections = 10'000;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct RouteConfig {
+  // Exactly one of |prefix| and |exact| is set. A prefix matches the path
+  // itself and anything below it on a segment boundary: "/secret" matches
+  // "/secret", "/secret/" and "/secret/a", never "/secretive".
+  std::string prefix;
+  std::string exact;
+  std::string upstream;
+  std::vector<std::string> allow_cn;
+  std::string source;  // "policy.toml:12" where the route is defined
+};
+
+struct PolicyConfig {
+  std::string file;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+};
+
+struct GatewayConfig {
+  std::string file;
+  std::vector<ListenAddress> listen;
+  TlsConfig tls;
+  Timeouts timeouts;
+  Limits limits;
+  PolicyConfig policy;
+  std::string log_level = "info";
+};
+
+}  // namespace gw::config

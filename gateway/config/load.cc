@@ -1,0 +1,392 @@
+#include "gateway/config/load.h"
+
+#include <charconv>
+#include <filesystem>
+#include <set>
+
+#include <toml++/toml.h>
+
+namespace gw::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reader wraps one parsed TOML file and collects errors that name the file,
+// line and column of the offending node.
+class Reader {
+ public:
+  Reader(std::string file, std::vector<std::string>* errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  const std::string& file() const { return file_; }
+
+  void fail(const toml::node* node, const std::string& message) {
+    std::string where = file_;
+    if (node != nullptr && node->source().begin.line != 0) {
+      where += ":" + std::to_string(node->source().begin.line) + ":" +
+               std::to_string(node->source().begin.column);
+    }
+    errors_->push_back(where + ": " + message);
+  }
+
+  // rejectUnknownKeys reports every key of |table| not in |known|, because
+  // a misspelt key would otherwise be silently ignored.
+  void rejectUnknownKeys(const toml::table& table, const std::string& table_name,
+                         std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : table) {
+      bool found = false;
+      for (std::string_view name : known) {
+        found = found || key.str() == name;
+      }
+      if (!found) {
+        std::string expected;
+        for (std::string_view name : known) {
+          expected += expected.empty() ? "" : ", ";
+          expected += name;
+        }
+        fail(&value, "unknown key '" + std::string(key.str()) + "' in " + table_name +
+                         " (expected one of: " + expected + ")");
+      }
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, std::string_view key, bool required) {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      if (required) {
+        fail(nullptr, "missing table [" + std::string(key) + "]");
+      }
+      return nullptr;
+    }
+    if (!node->is_table()) {
+      fail(node, "'" + std::string(key) + "' must be a table");
+      return nullptr;
+    }
+    return node->as_table();
+  }
+
+  bool string(const toml::table& parent, std::string_view key, std::string* out, bool required) {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      if (required) {
+        fail(&parent, "missing key '" + std::string(key) + "'");
+      }
+      return false;
+    }
+    if (!node->is_string()) {
+      fail(node, "'" + std::string(key) + "' must be a string, for example " + std::string(key) +
+                     " = \"...\"");
+      return false;
+    }
+    *out = node->as_string()->get();
+    return true;
+  }
+
+  void path(const toml::table& parent, std::string_view key, std::string* out, bool required) {
+    if (string(parent, key, out, required) && !out->empty()) {
+      *out = resolve(*out);
+    }
+  }
+
+  std::string resolve(const std::string& path) const {
+    fs::path p(path);
+    if (p.is_absolute()) {
+      return path;
+    }
+    return (fs::path(file_).parent_path() / p).lexically_normal().string();
+  }
+
+  void milliseconds(const toml::table& parent, std::string_view key, uint32_t* out) {
+    unsignedInteger(parent, key, out, 1, 24u * 3600u * 1000u);
+  }
+
+  void unsignedInteger(const toml::table& parent, std::string_view key, uint32_t* out, int64_t min,
+                       int64_t max) {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      return;
+    }
+    if (!node->is_integer()) {
+      fail(node, "'" + std::string(key) + "' must be an integer");
+      return;
+    }
+    int64_t value = node->as_integer()->get();
+    if (value < min || value > max) {
+      fail(node, "'" + std::string(key) + "' is " + std::to_string(value) +
+                     "; it must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return;
+    }
+    *out = static_cast<uint32_t>(value);
+  }
+
+  bool stringArray(const toml::table& parent, std::string_view key, std::vector<std::string>* out) {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      return false;
+    }
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      fail(node, "'" + std::string(key) + "' must be an array of strings, for example " +
+                     std::string(key) + " = [\"good-client\"]");
+      return false;
+    }
+    bool ok = true;
+    for (const toml::node& element : *array) {
+      if (!element.is_string()) {
+        fail(&element, "'" + std::string(key) + "' must contain only strings");
+        ok = false;
+        continue;
+      }
+      out->push_back(element.as_string()->get());
+    }
+    return ok;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string>* errors_;
+};
+
+std::optional<toml::table> parseFile(const std::string& path, std::vector<std::string>* errors) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    errors->push_back(path + ": file not found; pass --config FILE or create it");
+    return std::nullopt;
+  }
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    errors->push_back(path + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) +
+                      ": TOML syntax error: " + std::string(e.description()));
+    return std::nullopt;
+  }
+}
+
+void readUpstreams(Reader& reader, const toml::table& root, PolicyConfig* policy) {
+  const toml::table* upstreams = reader.table(root, "upstreams", false);
+  if (upstreams == nullptr) {
+    return;
+  }
+  for (const auto& [name, node] : *upstreams) {
+    const toml::table* table = node.as_table();
+    std::string label = "[upstreams." + std::string(name.str()) + "]";
+    if (table == nullptr) {
+      reader.fail(&node, label + " must be a table with an 'address' key");
+      continue;
+    }
+    reader.rejectUnknownKeys(*table, label, {"address"});
+    UpstreamConfig upstream;
+    upstream.name = std::string(name.str());
+    std::string address;
+    if (reader.string(*table, "address", &address, true)) {
+      ListenAddress parsed;
+      if (!parseListenAddress(address, &parsed) || parsed.port == 0) {
+        reader.fail(table->get("address"), "invalid upstream address '" + address +
+                                               "'; expected HOST:PORT, for example " +
+                                               "\"127.0.0.1:8080\"");
+      }
+      upstream.host = parsed.host;
+      upstream.port = parsed.port;
+    }
+    policy->upstreams.push_back(std::move(upstream));
+  }
+}
+
+bool validPathPattern(const std::string& path) {
+  return !path.empty() && path[0] == '/';
+}
+
+void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
+  RouteConfig route;
+  route.source = reader.file() + ":" + std::to_string(table.source().begin.line);
+  reader.rejectUnknownKeys(table, "[[routes]]", {"prefix", "exact", "upstream", "allow_cn"});
+  bool has_prefix = reader.string(table, "prefix", &route.prefix, false);
+  bool has_exact = reader.string(table, "exact", &route.exact, false);
+  if (has_prefix == has_exact) {
+    reader.fail(&table,
+                "a route needs exactly one of 'prefix' or 'exact', for example "
+                "prefix = \"/secret\"");
+  } else if (!validPathPattern(has_prefix ? route.prefix : route.exact)) {
+    reader.fail(table.get(has_prefix ? "prefix" : "exact"), "a route path must start with '/'");
+  }
+  if (reader.string(table, "upstream", &route.upstream, true)) {
+    bool known = false;
+    for (const UpstreamConfig& upstream : policy->upstreams) {
+      known = known || upstream.name == route.upstream;
+    }
+    if (!known) {
+      reader.fail(table.get("upstream"), "route names upstream '" + route.upstream +
+                                             "', which is not defined; add [upstreams." +
+                                             route.upstream + "] with an address");
+    }
+  }
+  if (!reader.stringArray(table, "allow_cn", &route.allow_cn) && table.get("allow_cn") == nullptr) {
+    reader.fail(&table,
+                "route has no 'allow_cn' list; every request would be denied. Add "
+                "allow_cn = [\"CLIENT-CN\"], or allow_cn = [] to deny all on purpose");
+  }
+  policy->routes.push_back(std::move(route));
+}
+
+}  // namespace
+
+bool parseListenAddress(const std::string& text, ListenAddress* out_address) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      return false;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+      value > 65535) {
+    return false;
+  }
+  out_address->host = host;
+  out_address->port = static_cast<uint16_t>(value);
+  return true;
+}
+
+PolicyConfig loadPolicyConfig(const std::string& path, std::vector<std::string>* out_errors) {
+  PolicyConfig policy;
+  policy.file = path;
+  std::optional<toml::table> root = parseFile(path, out_errors);
+  if (!root) {
+    return policy;
+  }
+  Reader reader(path, out_errors);
+  reader.rejectUnknownKeys(*root, "the policy file", {"upstreams", "routes"});
+  readUpstreams(reader, *root, &policy);
+
+  const toml::node* routes = root->get("routes");
+  if (routes == nullptr) {
+    reader.fail(nullptr, "no [[routes]] defined; every request would get 404");
+    return policy;
+  }
+  const toml::array* array = routes->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    reader.fail(routes, "'routes' must be an array of tables, written [[routes]]");
+    return policy;
+  }
+  for (const toml::node& node : *array) {
+    readRoute(reader, *node.as_table(), &policy);
+  }
+  return policy;
+}
+
+namespace {
+
+void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) {
+  const toml::table* server = reader.table(root, "server", true);
+  if (server == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level"});
+  std::vector<std::string> listen;
+  if (!reader.stringArray(*server, "listen", &listen) && server->get("listen") == nullptr) {
+    reader.fail(server, "missing key 'listen', for example listen = [\"127.0.0.1:4443\"]");
+  }
+  for (const std::string& text : listen) {
+    ListenAddress address;
+    if (!parseListenAddress(text, &address)) {
+      reader.fail(server->get("listen"),
+                  "invalid listen address '" + text + "'; expected HOST:PORT or [IPV6]:PORT");
+      continue;
+    }
+    config->listen.push_back(address);
+  }
+  if (reader.string(*server, "log_level", &config->log_level, false) &&
+      config->log_level != "debug" && config->log_level != "info" && config->log_level != "warn" &&
+      config->log_level != "error") {
+    reader.fail(server->get("log_level"),
+                "log_level '" + config->log_level + "' is invalid; use debug, info, warn or error");
+  }
+}
+
+void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
+  const toml::table* tls = reader.table(root, "tls", true);
+  if (tls == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*tls, "[tls]",
+                           {"cert", "key", "chain", "client_ca", "crl", "min_version"});
+  reader.path(*tls, "cert", &config->tls.cert_file, true);
+  reader.path(*tls, "key", &config->tls.key_file, true);
+  reader.path(*tls, "chain", &config->tls.chain_file, false);
+  reader.path(*tls, "client_ca", &config->tls.client_ca_file, true);
+  reader.path(*tls, "crl", &config->tls.crl_file, false);
+  if (reader.string(*tls, "min_version", &config->tls.min_version, false) &&
+      config->tls.min_version != "1.2" && config->tls.min_version != "1.3") {
+    reader.fail(tls->get("min_version"), "min_version '" + config->tls.min_version +
+                                             "' is not supported; use \"1.3\" or \"1.2\"");
+  }
+}
+
+void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfig* config) {
+  if (const toml::table* timeouts = reader.table(root, "timeouts", false)) {
+    reader.rejectUnknownKeys(*timeouts, "[timeouts]",
+                             {"handshake_ms", "request_header_ms", "idle_ms", "upstream_connect_ms",
+                              "upstream_response_ms"});
+    reader.milliseconds(*timeouts, "handshake_ms", &config->timeouts.handshake_ms);
+    reader.milliseconds(*timeouts, "request_header_ms", &config->timeouts.request_header_ms);
+    reader.milliseconds(*timeouts, "idle_ms", &config->timeouts.idle_ms);
+    reader.milliseconds(*timeouts, "upstream_connect_ms", &config->timeouts.upstream_connect_ms);
+    reader.milliseconds(*timeouts, "upstream_response_ms", &config->timeouts.upstream_response_ms);
+  }
+  if (const toml::table* limits = reader.table(root, "limits", false)) {
+    reader.rejectUnknownKeys(*limits, "[limits]", {"max_header_bytes", "max_connections"});
+    reader.unsignedInteger(*limits, "max_header_bytes", &config->limits.max_header_bytes, 1024,
+                           1024 * 1024);
+    reader.unsignedInteger(*limits, "max_connections", &config->limits.max_connections, 1,
+                           1'000'000);
+  }
+}
+
+}  // namespace
+
+Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
+  std::vector<std::string> errors;
+  GatewayConfig config;
+  config.file = path;
+  std::optional<toml::table> root = parseFile(path, &errors);
+  if (root) {
+    Reader reader(path, &errors);
+    reader.rejectUnknownKeys(*root, "the gateway file",
+                             {"server", "tls", "timeouts", "limits", "policy"});
+    readServer(reader, *root, &config);
+    readTls(reader, *root, &config);
+    readTimeoutsAndLimits(reader, *root, &config);
+    if (const toml::table* policy = reader.table(*root, "policy", true)) {
+      reader.rejectUnknownKeys(*policy, "[policy]", {"file"});
+      std::string policy_file;
+      reader.path(*policy, "file", &policy_file, true);
+      if (!policy_file.empty()) {
+        config.policy = loadPolicyConfig(policy_file, &errors);
+      }
+    }
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const std::string& error : errors) {
+      message += error + "\n";
+    }
+    message.pop_back();
+    return Error{message};
+  }
+  return config;
+}
+
+}  // namespace gw::config

@@ -1,0 +1,189 @@
+#include "gateway/http/parser.h"
+
+#include <llhttp.h>
+
+namespace gw::http {
+
+struct Parser::Impl {
+  llhttp_t parser;
+  llhttp_settings_t settings;
+  ParserHandler* handler;
+  MessageKind kind;
+  size_t max_header_bytes;
+  size_t header_bytes = 0;
+  MessageHead head;
+  std::string field;
+  std::string value;
+  bool in_value = false;
+  bool in_trailers = false;
+  Parser* owner;
+};
+
+struct ParserCallbacks {
+  static Parser::Impl& impl(llhttp_t* p) { return *static_cast<Parser::Impl*>(p->data); }
+
+  // countHeaderBytes enforces the limit on the whole head (start line and
+  // header fields together).
+  static int countHeaderBytes(Parser::Impl& s, size_t len) {
+    s.header_bytes += len;
+    if (s.header_bytes > s.max_header_bytes) {
+      s.owner->header_too_large_ = true;
+      llhttp_set_error_reason(&s.parser, "header section too large");
+      return HPE_USER;
+    }
+    return HPE_OK;
+  }
+
+  static void flushHeader(Parser::Impl& s) {
+    if (s.in_value || !s.field.empty()) {
+      if (!s.in_trailers) {
+        s.head.headers.push_back(Header{std::move(s.field), std::move(s.value)});
+      }
+      s.field.clear();
+      s.value.clear();
+      s.in_value = false;
+    }
+  }
+
+  static int onMessageBegin(llhttp_t* p) {
+    Parser::Impl& s = impl(p);
+    s.head = MessageHead{};
+    s.header_bytes = 0;
+    s.in_trailers = false;
+    s.field.clear();
+    s.value.clear();
+    s.in_value = false;
+    s.owner->in_message_ = true;
+    return HPE_OK;
+  }
+
+  static int onUrl(llhttp_t* p, const char* at, size_t len) {
+    Parser::Impl& s = impl(p);
+    s.head.target.append(at, len);
+    return countHeaderBytes(s, len);
+  }
+
+  static int onStatus(llhttp_t* p, const char* at, size_t len) {
+    Parser::Impl& s = impl(p);
+    s.head.reason.append(at, len);
+    return countHeaderBytes(s, len);
+  }
+
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len) {
+    Parser::Impl& s = impl(p);
+    if (s.in_value) {
+      flushHeader(s);
+    }
+    s.field.append(at, len);
+    return countHeaderBytes(s, len);
+  }
+
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+    Parser::Impl& s = impl(p);
+    s.in_value = true;
+    s.value.append(at, len);
+    return countHeaderBytes(s, len);
+  }
+
+  static int onHeadersComplete(llhttp_t* p) {
+    Parser::Impl& s = impl(p);
+    flushHeader(s);
+    s.in_trailers = true;
+    MessageHead& head = s.head;
+    head.version_major = p->http_major;
+    head.version_minor = p->http_minor;
+    if (s.kind == MessageKind::Request) {
+      head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+    } else {
+      head.status = p->status_code;
+    }
+    head.chunked = (p->flags & F_CHUNKED) != 0;
+    head.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
+    head.content_length = head.has_content_length ? p->content_length : 0;
+    head.keep_alive = llhttp_should_keep_alive(p) != 0;
+    head.upgrade = p->upgrade != 0;
+    switch (s.handler->onHead(head)) {
+      case HeadAction::Continue:
+        return 0;
+      case HeadAction::SkipBody:
+        return 1;
+      case HeadAction::Upgrade:
+        return 2;
+      case HeadAction::Reject:
+        llhttp_set_error_reason(p, "rejected by handler");
+        return -1;
+    }
+    return -1;
+  }
+
+  static int onBody(llhttp_t* p, const char* at, size_t len) {
+    impl(p).handler->onBody(std::string_view(at, len));
+    return HPE_OK;
+  }
+
+  static int onMessageComplete(llhttp_t* p) {
+    Parser::Impl& s = impl(p);
+    s.owner->in_message_ = false;
+    s.handler->onMessageComplete();
+    return HPE_PAUSED;
+  }
+};
+
+Parser::Parser(MessageKind kind, ParserHandler* handler, size_t max_header_bytes)
+    : impl_(std::make_unique<Impl>()) {
+  llhttp_settings_init(&impl_->settings);
+  impl_->settings.on_message_begin = ParserCallbacks::onMessageBegin;
+  impl_->settings.on_url = ParserCallbacks::onUrl;
+  impl_->settings.on_status = ParserCallbacks::onStatus;
+  impl_->settings.on_header_field = ParserCallbacks::onHeaderField;
+  impl_->settings.on_header_value = ParserCallbacks::onHeaderValue;
+  impl_->settings.on_headers_complete = ParserCallbacks::onHeadersComplete;
+  impl_->settings.on_body = ParserCallbacks::onBody;
+  impl_->settings.on_message_complete = ParserCallbacks::onMessageComplete;
+  llhttp_init(&impl_->parser, kind == MessageKind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &impl_->settings);
+  impl_->parser.data = impl_.get();
+  impl_->handler = handler;
+  impl_->kind = kind;
+  impl_->max_header_bytes = max_header_bytes;
+  impl_->owner = this;
+}
+
+Parser::~Parser() = default;
+
+FeedResult Parser::feed(std::string_view data) {
+  if (data.empty()) {
+    return {ParseStatus::Ok, 0};
+  }
+  llhttp_errno_t err = llhttp_execute(&impl_->parser, data.data(), data.size());
+  if (err == HPE_OK) {
+    return {ParseStatus::Ok, data.size()};
+  }
+  const char* stop = llhttp_get_error_pos(&impl_->parser);
+  size_t used = stop != nullptr ? static_cast<size_t>(stop - data.data()) : data.size();
+  if (err == HPE_PAUSED) {
+    return {ParseStatus::Paused, used};
+  }
+  if (err == HPE_PAUSED_UPGRADE) {
+    return {ParseStatus::Upgrade, used};
+  }
+  const char* reason = llhttp_get_error_reason(&impl_->parser);
+  error_reason_ = reason != nullptr ? reason : llhttp_errno_name(err);
+  return {ParseStatus::Error, used};
+}
+
+void Parser::resume() {
+  llhttp_resume(&impl_->parser);
+}
+
+ParseStatus Parser::finish() {
+  llhttp_errno_t err = llhttp_finish(&impl_->parser);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    return ParseStatus::Ok;
+  }
+  const char* reason = llhttp_get_error_reason(&impl_->parser);
+  error_reason_ = reason != nullptr ? reason : llhttp_errno_name(err);
+  return ParseStatus::Error;
+}
+
+}  // namespace gw::http

@@ -1,0 +1,85 @@
+// An incremental HTTP/1.1 parser over llhttp, in its default strict mode.
+//
+// Bytes go in through feed(); the head, body pieces and end of each message
+// come out through a ParserHandler. The parser pauses after every complete
+// message so that the caller can finish one exchange before the next
+// pipelined request is parsed: feed() then reports how many bytes it used,
+// and the caller keeps the rest and calls resume() before feeding them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/http/message.h"
+
+namespace gw::http {
+
+// HeadAction is a handler's reply to a complete head.
+enum class HeadAction {
+  Continue,  // parse the body as the head describes it
+  SkipBody,  // the message has no body (a response to HEAD)
+  Upgrade,   // stop parsing: the rest is another protocol
+  Reject,    // stop with an error
+};
+
+class ParserHandler {
+ public:
+  virtual ~ParserHandler() = default;
+  virtual HeadAction onHead(MessageHead& head) = 0;
+  virtual void onBody(std::string_view data) = 0;
+  virtual void onMessageComplete() = 0;
+};
+
+enum class ParseStatus {
+  Ok,       // all bytes used, waiting for more
+  Paused,   // a message completed; bytes after it were not used
+  Upgrade,  // the head asked for an upgrade; bytes after it were not used
+  Error,    // the input is not valid HTTP/1.1; see errorReason()
+};
+
+struct FeedResult {
+  ParseStatus status;
+  size_t used;  // bytes consumed from the input
+};
+
+enum class MessageKind { Request, Response };
+
+class Parser {
+ public:
+  Parser(MessageKind kind, ParserHandler* handler, size_t max_header_bytes);
+  ~Parser();
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  FeedResult feed(std::string_view data);
+
+  // resume continues after a Paused result.
+  void resume();
+
+  // finish tells the parser the peer closed the connection. It completes a
+  // response whose body runs until the connection closes, and returns Error
+  // if the connection closed in the middle of a message.
+  ParseStatus finish();
+
+  // errorReason describes the last Error in a few words.
+  const std::string& errorReason() const { return error_reason_; }
+
+  // headerTooLarge reports whether the last Error was the header limit.
+  bool headerTooLarge() const { return header_too_large_; }
+
+  // inMessage reports whether a message has started but not completed.
+  bool inMessage() const { return in_message_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string error_reason_;
+  bool header_too_large_ = false;
+  bool in_message_ = false;
+  friend struct ParserCallbacks;
+};
+
+}  // namespace gw::http

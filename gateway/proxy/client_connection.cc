@@ -1,0 +1,783 @@
+#include "gateway/proxy/client_connection.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "gateway/common/log.h"
+#include "gateway/http/target.h"
+#include "gateway/proxy/server.h"
+#include "gateway/proxy/upstream_link.h"
+#include "gateway/proxy/write_request.h"
+#include "gateway/tls/handshake_failure.h"
+#include "gateway/tls/peer_identity.h"
+
+namespace gw::proxy {
+namespace {
+
+// Backpressure watermarks: a side stops reading when more than kHighWater
+// bytes wait to be sent to the other side, and resumes below kLowWater.
+constexpr size_t kHighWater = 256 * 1024;
+constexpr size_t kLowWater = 64 * 1024;
+
+// Pipelined requests beyond this many buffered bytes wait in the socket.
+constexpr size_t kMaxBufferedInput = 64 * 1024;
+
+// Time allowed to flush a final response or alert before closing anyway.
+constexpr uint32_t kFlushTimeoutMs = 5000;
+
+constexpr std::string_view kForbiddenBody = "Access denied: client not authorized\n";
+constexpr std::string_view kNotFoundBody = "Not found: no route for this path\n";
+
+int64_t millisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+std::string peerAddress(uv_tcp_t* tcp, std::string* out_ip) {
+  sockaddr_storage address{};
+  int len = sizeof(address);
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &len) != 0) {
+    *out_ip = "-";
+    return "-";
+  }
+  std::string text = formatAddress(reinterpret_cast<sockaddr*>(&address));
+  size_t colon = text.rfind(':');
+  *out_ip = text.substr(0, colon);
+  if (!out_ip->empty() && (*out_ip)[0] == '[') {
+    *out_ip = out_ip->substr(1, out_ip->size() - 2);
+  }
+  return text;
+}
+
+std::string verifyText(int verify_error) {
+  if (verify_error == 0) {
+    return "-";
+  }
+  return std::to_string(verify_error) + ":" + X509_verify_cert_error_string(verify_error);
+}
+
+std::string errorText(uint32_t code) {
+  if (code == 0) {
+    return "-";
+  }
+  const char* reason = ERR_reason_error_string(code);
+  return reason != nullptr ? reason : std::to_string(code);
+}
+
+std::string shortFingerprint(const std::string& fingerprint) {
+  return fingerprint.substr(0, 16);
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(Server* server, std::shared_ptr<const Runtime> runtime,
+                                   uint64_t id)
+    : server_(server),
+      runtime_(std::move(runtime)),
+      id_("C" + std::to_string(id)),
+      tls_(runtime_->tls.get()),
+      accepted_at_(std::chrono::steady_clock::now()),
+      parser_(http::MessageKind::Request, this, runtime_->config.limits.max_header_bytes),
+      response_handler_(this) {}
+
+ClientConnection::~ClientConnection() = default;
+
+void ClientConnection::start(uv_stream_t* listener) {
+  uv_loop_t* loop = server_->loop();
+  uv_tcp_init(loop, &tcp_);
+  uv_timer_init(loop, &timer_);
+  uv_timer_init(loop, &upstream_timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  upstream_timer_.data = this;
+  open_handles_ = 3;
+  if (int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)); rc != 0) {
+    log::warn("conn.accept_failed", {{"conn", id_}, {"error", uv_strerror(rc)}});
+    closeNow();
+    return;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  peer_ = peerAddress(&tcp_, &peer_ip_);
+  armTimer(runtime_->config.timeouts.handshake_ms);
+  updateClientReading();
+}
+
+// --- Reading from the client ----------------------------------------------
+
+void ClientConnection::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  static char buffer[65536];
+  // One loop thread: each read is consumed before its callback returns.
+  *buf = uv_buf_init(buffer, sizeof(buffer));
+}
+
+void ClientConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<ClientConnection*>(stream->data);
+  if (self->state_ == State::Closed || nread == 0) {
+    return;
+  }
+  if (nread < 0) {
+    self->eof_ = true;
+    self->handleClientEof();
+    return;
+  }
+  self->handleCiphertext(std::string_view(buf->base, static_cast<size_t>(nread)));
+}
+
+void ClientConnection::handleCiphertext(std::string_view data) {
+  tls_.feed(data);
+  if (state_ == State::Handshaking) {
+    doHandshake();
+    return;
+  }
+  if (state_ != State::Open) {
+    return;
+  }
+  tls::TlsStatus status = tls_.read(&input_);
+  if (status == tls::TlsStatus::Failed) {
+    log::info("conn.tls_error",
+              {{"conn", id_}, {"peer", peer_}, {"tls_err", errorText(tls_.errorCode())}});
+    writeRaw(tls_.takeOutput());
+    closeAfterFlush(false);
+    return;
+  }
+  processInput();
+  if (status == tls::TlsStatus::Closed && state_ == State::Open) {
+    eof_ = true;
+    handleClientEof();
+  }
+}
+
+void ClientConnection::handleClientEof() {
+  if (state_ == State::Handshaking) {
+    logHandshakeRejected("eof");
+    closeNow();
+    return;
+  }
+  if (state_ != State::Open) {
+    closeNow();
+    return;
+  }
+  // The client may half-close after its request; let the exchange finish.
+  if (exchange_.active && !exchange_.response_complete) {
+    close_after_exchange_ = true;
+    updateClientReading();
+    return;
+  }
+  closeNow();
+}
+
+// --- Handshake ----------------------------------------------------------------
+
+void ClientConnection::doHandshake() {
+  tls::TlsStatus status = tls_.handshake();
+  if (status == tls::TlsStatus::Failed) {
+    tls::HandshakeFailure reason = tls::classifyFailure(tls_.info(), tls_.errorCode());
+    server_->stats().handshakes_failed++;
+    logHandshakeRejected(tls::reasonName(reason));
+    if (reason == tls::HandshakeFailure::HttpRequest) {
+      // A plain HTTP client gets a plain HTTP answer it can display.
+      writeRaw(http::buildLocalReply(
+          400, "This port expects HTTPS with a client certificate; use https://\n", true));
+    } else {
+      writeRaw(tls_.takeOutput());
+    }
+    closeAfterFlush(false);
+    return;
+  }
+  writeRaw(tls_.takeOutput());
+  if (status == tls::TlsStatus::Done) {
+    onHandshakeDone();
+  }
+}
+
+void ClientConnection::onHandshakeDone() {
+  server_->stats().handshakes_ok++;
+  bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
+  if (cert) {
+    identity_ = tls::identityOf(cert.get());
+  }
+  state_ = State::Open;
+  log::debug("tls.handshake_ok",
+             {{"conn", id_},
+              {"peer", peer_},
+              {"version", SSL_get_version(tls_.ssl())},
+              {"cipher", SSL_CIPHER_get_name(SSL_get_current_cipher(tls_.ssl()))},
+              {"cn", identity_.cn},
+              {"dur_ms", millisecondsSince(accepted_at_)}});
+  armTimer(runtime_->config.timeouts.idle_ms);
+  // Application data may have arrived together with the Finished message.
+  handleCiphertext({});
+}
+
+void ClientConnection::logHandshakeRejected(const char* reason) {
+  tls::ConnectionTlsInfo& info = tls_.info();
+  std::string alert = "-";
+  if (info.alert_sent >= 0) {
+    alert = SSL_alert_desc_string_long(info.alert_sent);
+  }
+  policy::Identity presented;
+  if (info.rejected) {
+    presented = tls::identityOf(info.rejected.get());
+  }
+  log::info("tls.handshake_rejected",
+            {{"conn", id_},
+             {"peer", peer_},
+             {"reason", reason},
+             {"verify", verifyText(info.verify_error)},
+             {"tls_err", errorText(tls_.errorCode())},
+             {"alert", alert},
+             {"cert_subject", presented.subject.empty() ? "-" : presented.subject},
+             {"cert_issuer", presented.issuer.empty() ? "-" : presented.issuer},
+             {"cert_serial", presented.serial_hex.empty() ? "-" : presented.serial_hex},
+             {"cert_sha256", presented.fingerprint_sha256.empty()
+                                 ? "-"
+                                 : shortFingerprint(presented.fingerprint_sha256)},
+             {"dur_ms", millisecondsSince(accepted_at_)}});
+}
+
+// --- Requests -----------------------------------------------------------------
+
+void ClientConnection::processInput() {
+  while (state_ == State::Open && !parser_paused_ && !input_.empty()) {
+    http::FeedResult result = parser_.feed(input_);
+    input_.erase(0, result.used);
+    if (state_ != State::Open) {
+      return;
+    }
+    if (result.status == http::ParseStatus::Error) {
+      bool too_large = parser_.headerTooLarge();
+      log::info(
+          "http.bad_request",
+          {{"conn", id_}, {"peer", peer_}, {"cn", identity_.cn}, {"error", parser_.errorReason()}});
+      exchange_ = Exchange{};
+      if (too_large) {
+        sendLocalReply(431, "Request header fields too large\n", true);
+      } else {
+        sendLocalReply(400, "Bad request: " + parser_.errorReason() + "\n", true);
+      }
+      return;
+    }
+    if (result.status == http::ParseStatus::Paused || result.status == http::ParseStatus::Upgrade) {
+      parser_paused_ = true;
+      maybeFinishExchange();
+    }
+  }
+  if (state_ == State::Open && parser_.inMessage() && !exchange_.active) {
+    // A request has started: the rest of its head must arrive in time.
+    armTimer(runtime_->config.timeouts.request_header_ms);
+  }
+  updateClientReading();
+}
+
+http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
+  server_->stats().requests++;
+  exchange_ = Exchange{};
+  exchange_.active = true;
+  exchange_.method = head.method;
+  exchange_.version_minor = head.version_minor;
+  exchange_.keep_alive = head.keep_alive && !head.upgrade;
+  exchange_.started = std::chrono::steady_clock::now();
+  uv_timer_stop(&timer_);
+  bool has_body = head.chunked || head.content_length > 0;
+
+  http::TargetCheck target = http::checkTarget(head.target);
+  if (!target.ok) {
+    exchange_.path = head.target;
+    log::info(
+        "http.bad_target",
+        {{"conn", id_}, {"cn", identity_.cn}, {"target", head.target}, {"error", target.reason}});
+    sendLocalReply(400, "Bad request: " + target.reason + "\n", true);
+    return http::HeadAction::Continue;
+  }
+  exchange_.path = target.path;
+
+  policy::Decision decision = runtime_->policy.decide(identity_, target.path);
+  exchange_.route = decision.route;
+  if (decision.verdict == policy::Verdict::NoRoute) {
+    log::info("policy.no_route", {{"conn", id_},
+                                  {"cn", identity_.cn},
+                                  {"method", head.method},
+                                  {"path", target.path},
+                                  {"status", 404}});
+    sendLocalReply(404, kNotFoundBody, has_body);
+    return http::HeadAction::Continue;
+  }
+  if (decision.verdict == policy::Verdict::Deny) {
+    log::info("policy.denied", {{"conn", id_},
+                                {"peer", peer_},
+                                {"cn", identity_.cn},
+                                {"method", head.method},
+                                {"path", target.path},
+                                {"route", decision.route->pattern()},
+                                {"rule", decision.route->source},
+                                {"reason", decision.reason},
+                                {"status", 403}});
+    sendLocalReply(403, kForbiddenBody, has_body);
+    return http::HeadAction::Continue;
+  }
+  log::debug("policy.allowed", {{"conn", id_},
+                                {"cn", identity_.cn},
+                                {"path", target.path},
+                                {"route", decision.route->pattern()},
+                                {"rule", decision.route->source}});
+  forward(head, *decision.route);
+  return http::HeadAction::Continue;
+}
+
+void ClientConnection::onBody(std::string_view data) {
+  if (!exchange_.forwarded || upstream_ == nullptr) {
+    return;  // the request was answered locally; its body is discarded
+  }
+  upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
+  updateClientReading();
+}
+
+void ClientConnection::onMessageComplete() {
+  exchange_.request_complete = true;
+  if (exchange_.forwarded && upstream_ != nullptr && exchange_.request_chunked) {
+    upstream_->send(std::string(http::kLastChunk));
+  }
+}
+
+void ClientConnection::forward(const http::MessageHead& head, const policy::Route& route) {
+  auto found = runtime_->upstreams.find(route.upstream);
+  if (found == runtime_->upstreams.end()) {
+    failUpstream(502, "Bad gateway: upstream not configured\n", "unknown upstream");
+    return;
+  }
+  const UpstreamAddress& address = found->second;
+  exchange_.forwarded = true;
+  exchange_.request_chunked = head.chunked;
+  exchange_.upstream_address = address.display;
+  if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != address.name)) {
+    detachUpstream();
+  }
+  if (upstream_ == nullptr) {
+    int error = 0;
+    upstream_ = UpstreamLink::create(server_->loop(), this, address, &response_handler_,
+                                     runtime_->config.limits.max_header_bytes, &error);
+    if (upstream_ == nullptr) {
+      failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
+      return;
+    }
+    uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_connect_ms,
+                   0);
+  } else {
+    upstream_->parser.resume();
+    uv_timer_start(&upstream_timer_, onUpstreamTimer,
+                   runtime_->config.timeouts.upstream_response_ms, 0);
+  }
+  upstream_->idle = false;
+  http::ForwardedFor forwarded{peer_ip_};
+  upstream_->send(http::buildUpstreamRequestHead(head, identity_, forwarded));
+  upstream_->setReading(client_pending_bytes_ < kHighWater);
+}
+
+void ClientConnection::sendLocalReply(int status, std::string_view body, bool close) {
+  close = close || !exchange_.keep_alive || close_after_exchange_ || server_->draining();
+  exchange_.status = status;
+  exchange_.response_started = true;
+  exchange_.response_complete = true;
+  exchange_.bytes_out += body.size();
+  if (close) {
+    close_after_exchange_ = true;
+  }
+  sendPlaintext(http::buildLocalReply(status, body, close));
+  logExchange();
+  if (close) {
+    closeAfterFlush(true);
+  }
+}
+
+void ClientConnection::maybeFinishExchange() {
+  if (!exchange_.active || !exchange_.request_complete || !exchange_.response_complete) {
+    return;
+  }
+  exchange_ = Exchange{};
+  if (close_after_exchange_ || eof_ || server_->draining()) {
+    closeAfterFlush(true);
+    return;
+  }
+  parser_.resume();
+  parser_paused_ = false;
+  armTimer(runtime_->config.timeouts.idle_ms);
+}
+
+void ClientConnection::logExchange() {
+  log::info("http.request",
+            {{"conn", id_},
+             {"peer", peer_},
+             {"cn", identity_.cn},
+             {"method", exchange_.method},
+             {"path", exchange_.path},
+             {"route", exchange_.route != nullptr ? exchange_.route->pattern() : "-"},
+             {"upstream", exchange_.upstream_address.empty() ? "-" : exchange_.upstream_address},
+             {"status", exchange_.status},
+             {"bytes_out", exchange_.bytes_out},
+             {"dur_ms", millisecondsSince(exchange_.started)}});
+}
+
+// --- Upstream -----------------------------------------------------------------
+
+void ClientConnection::failUpstream(int status, std::string_view body, const std::string& error) {
+  log::warn("upstream.error",
+            {{"conn", id_},
+             {"upstream", exchange_.route != nullptr ? exchange_.route->upstream : "-"},
+             {"address", upstream_ != nullptr ? upstream_->address : "-"},
+             {"error", error},
+             {"status", status}});
+  uv_timer_stop(&upstream_timer_);
+  bool started = exchange_.response_started;
+  detachUpstream();
+  if (started) {
+    // Part of the response is already out; the client can only learn of
+    // the failure from the connection closing early.
+    closeNow();
+    return;
+  }
+  // The rest of the request body cannot be forwarded, so this connection
+  // ends with the reply.
+  exchange_.forwarded = false;
+  sendLocalReply(status, body, true);
+}
+
+void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
+  if (link != upstream_) {
+    return;
+  }
+  if (status != 0) {
+    failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(status));
+    return;
+  }
+  uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_response_ms,
+                 0);
+}
+
+void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data) {
+  if (link != upstream_) {
+    return;
+  }
+  if (link->idle || !exchange_.forwarded) {
+    // Bytes from an upstream that owes no response: close it.
+    log::warn("upstream.unexpected_data", {{"conn", id_}, {"address", link->address}});
+    detachUpstream();
+    return;
+  }
+  uv_timer_again(&upstream_timer_);
+  std::string_view rest = data;
+  while (true) {
+    http::FeedResult result = link->parser.feed(rest);
+    if (upstream_ != link || state_ != State::Open) {
+      return;
+    }
+    if (result.status == http::ParseStatus::Error) {
+      failUpstream(502, "Bad gateway: invalid response from upstream\n",
+                   "invalid response: " + link->parser.errorReason());
+      return;
+    }
+    rest.remove_prefix(result.used);
+    if (result.status == http::ParseStatus::Paused && interim_complete_) {
+      // An interim response ended; the final one follows.
+      interim_complete_ = false;
+      link->parser.resume();
+      continue;
+    }
+    break;
+  }
+  if (!exchange_.response_complete) {
+    return;
+  }
+  if (!rest.empty()) {
+    log::warn("upstream.unexpected_data", {{"conn", id_}, {"address", link->address}});
+  }
+  if (rest.empty() && upstream_keep_alive_ && exchange_.request_complete) {
+    link->idle = true;
+  } else {
+    detachUpstream();
+  }
+  afterResponse();
+}
+
+void ClientConnection::afterResponse() {
+  if (!exchange_.request_complete) {
+    // The upstream answered before the request body ended. The rest of the
+    // body has nowhere to go, so the connection ends with this response.
+    close_after_exchange_ = true;
+    closeAfterFlush(true);
+    return;
+  }
+  if (parser_paused_) {
+    maybeFinishExchange();
+    processInput();
+  }
+}
+
+void ClientConnection::onUpstreamEof(UpstreamLink* link, int status) {
+  if (link != upstream_) {
+    return;
+  }
+  if (link->idle) {
+    detachUpstream();  // the upstream closed a kept-alive connection
+    return;
+  }
+  if (status == UV_EOF && exchange_.response_started &&
+      link->parser.finish() == http::ParseStatus::Ok && exchange_.response_complete) {
+    // The body ran until the upstream closed the connection.
+    detachUpstream();
+    afterResponse();
+    return;
+  }
+  failUpstream(502, "Bad gateway: upstream closed the connection\n",
+               status == UV_EOF ? "connection closed before the response was complete"
+                                : uv_strerror(status));
+}
+
+void ClientConnection::onUpstreamDrained(UpstreamLink* link) {
+  if (link == upstream_ && link->pending_bytes < kLowWater) {
+    updateClientReading();
+  }
+}
+
+void ClientConnection::onUpstreamTimer(uv_timer_t* timer) {
+  auto* self = static_cast<ClientConnection*>(timer->data);
+  if (self->upstream_ == nullptr || self->state_ != State::Open) {
+    return;
+  }
+  bool connecting = !self->upstream_->connected;
+  self->failUpstream(504, "Gateway timeout: upstream did not respond in time\n",
+                     connecting ? "connect timed out" : "response timed out");
+}
+
+void ClientConnection::detachUpstream() {
+  if (upstream_ != nullptr) {
+    upstream_->close();
+    upstream_ = nullptr;
+  }
+  uv_timer_stop(&upstream_timer_);
+}
+
+http::HeadAction ClientConnection::ResponseHandler::onHead(http::MessageHead& head) {
+  http::HeadAction action = http::HeadAction::Continue;
+  owner_->onResponseHead(head, &action);
+  return action;
+}
+
+void ClientConnection::ResponseHandler::onBody(std::string_view data) {
+  owner_->onResponseBody(data);
+}
+
+void ClientConnection::ResponseHandler::onMessageComplete() {
+  owner_->onResponseComplete();
+}
+
+void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction* out_action) {
+  if (head.status == 101) {
+    *out_action = http::HeadAction::Reject;  // the gateway never asks for an upgrade
+    return;
+  }
+  if (head.status < 200) {
+    // Interim responses (100 Continue, 103 Early Hints) pass through as they are.
+    std::string interim = "HTTP/1.1 " + std::to_string(head.status) + " " +
+                          http::reasonPhrase(head.status) + "\r\n\r\n";
+    sendPlaintext(interim);
+    interim_response_ = true;
+    return;
+  }
+  interim_response_ = false;
+  bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining();
+  bool is_head = exchange_.method == "HEAD";
+  exchange_.status = head.status;
+  exchange_.response_started = true;
+  std::string out = http::buildClientResponseHead(head, is_head, exchange_.version_minor, close,
+                                                  &exchange_.framing);
+  if (close || exchange_.framing == http::ResponseFraming::UntilClose) {
+    close_after_exchange_ = true;
+  }
+  upstream_keep_alive_ = head.keep_alive;
+  sendPlaintext(out);
+  if (is_head) {
+    *out_action = http::HeadAction::SkipBody;
+  }
+}
+
+void ClientConnection::onResponseBody(std::string_view data) {
+  exchange_.bytes_out += data.size();
+  if (exchange_.framing == http::ResponseFraming::Chunked) {
+    sendPlaintext(http::encodeChunk(data));
+  } else {
+    sendPlaintext(data);
+  }
+  if (upstream_ != nullptr && client_pending_bytes_ > kHighWater) {
+    upstream_->setReading(false);
+  }
+}
+
+void ClientConnection::onResponseComplete() {
+  if (interim_response_) {
+    interim_response_ = false;
+    interim_complete_ = true;
+    return;
+  }
+  if (exchange_.framing == http::ResponseFraming::Chunked) {
+    sendPlaintext(http::kLastChunk);
+  }
+  exchange_.response_complete = true;
+  uv_timer_stop(&upstream_timer_);
+  logExchange();
+}
+
+// --- Writing and closing --------------------------------------------------------
+
+void ClientConnection::sendPlaintext(std::string_view data) {
+  if (state_ != State::Open || data.empty()) {
+    return;
+  }
+  if (!tls_.write(data)) {
+    log::info("conn.tls_error", {{"conn", id_}, {"tls_err", errorText(tls_.errorCode())}});
+    closeNow();
+    return;
+  }
+  writeRaw(tls_.takeOutput());
+}
+
+void ClientConnection::writeRaw(std::string data) {
+  if (data.empty() || state_ == State::Closed) {
+    return;
+  }
+  size_t len = data.size();
+  int rc = WriteRequest::start(reinterpret_cast<uv_stream_t*>(&tcp_), std::move(data), onWrite);
+  if (rc != 0) {
+    log::debug("conn.write_failed", {{"conn", id_}, {"error", uv_strerror(rc)}});
+    closeNow();
+    return;
+  }
+  client_pending_bytes_ += len;
+}
+
+void ClientConnection::onWrite(uv_write_t* req, int status) {
+  auto* request = reinterpret_cast<WriteRequest*>(req);
+  auto* self = static_cast<ClientConnection*>(req->handle->data);
+  size_t len = request->data.size();
+  delete request;
+  self->client_pending_bytes_ -= std::min(self->client_pending_bytes_, len);
+  if (self->state_ == State::Closed) {
+    return;
+  }
+  if (status != 0) {
+    log::debug("conn.write_failed", {{"conn", self->id_}, {"error", uv_strerror(status)}});
+    self->closeNow();
+    return;
+  }
+  if (self->state_ == State::Closing) {
+    if (self->client_pending_bytes_ == 0) {
+      self->closeNow();
+    }
+    return;
+  }
+  if (self->upstream_ != nullptr && self->client_pending_bytes_ < kLowWater) {
+    self->upstream_->setReading(true);
+  }
+}
+
+void ClientConnection::updateClientReading() {
+  bool want = state_ == State::Handshaking || state_ == State::Open;
+  want = want && !eof_;
+  want = want && input_.size() < kMaxBufferedInput;
+  want = want && (upstream_ == nullptr || upstream_->pending_bytes < kHighWater);
+  if (want == reading_ || state_ == State::Closed) {
+    return;
+  }
+  reading_ = want;
+  if (want) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead);
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  }
+}
+
+void ClientConnection::closeAfterFlush(bool send_close_notify) {
+  if (state_ == State::Closing || state_ == State::Closed) {
+    return;
+  }
+  if (send_close_notify && state_ == State::Open) {
+    tls_.shutdown();
+    writeRaw(tls_.takeOutput());
+    if (state_ == State::Closed) {
+      return;
+    }
+  }
+  state_ = State::Closing;
+  detachUpstream();
+  updateClientReading();
+  if (client_pending_bytes_ == 0) {
+    closeNow();
+    return;
+  }
+  armTimer(kFlushTimeoutMs);
+}
+
+void ClientConnection::closeNow() {
+  if (state_ == State::Closed) {
+    return;
+  }
+  state_ = State::Closed;
+  detachUpstream();
+  server_->forget(this);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClose);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClose);
+  uv_close(reinterpret_cast<uv_handle_t*>(&upstream_timer_), onClose);
+}
+
+void ClientConnection::onClose(uv_handle_t* handle) {
+  auto* self = static_cast<ClientConnection*>(handle->data);
+  if (--self->open_handles_ == 0) {
+    delete self;
+  }
+}
+
+void ClientConnection::drain() {
+  close_after_exchange_ = true;
+  if (state_ == State::Handshaking) {
+    closeNow();
+  } else if (state_ == State::Open && !exchange_.active && !parser_.inMessage()) {
+    closeAfterFlush(true);
+  }
+}
+
+// --- Timers ---------------------------------------------------------------------
+
+void ClientConnection::armTimer(uint32_t ms) {
+  uv_timer_start(&timer_, onTimer, ms, 0);
+}
+
+void ClientConnection::onTimer(uv_timer_t* timer) {
+  auto* self = static_cast<ClientConnection*>(timer->data);
+  switch (self->state_) {
+    case State::Handshaking:
+      self->server_->stats().handshakes_failed++;
+      self->logHandshakeRejected("handshake_timeout");
+      self->closeNow();
+      break;
+    case State::Open:
+      if (self->parser_.inMessage() && !self->exchange_.active) {
+        log::info("http.header_timeout",
+                  {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
+        self->exchange_ = Exchange{};
+        self->sendLocalReply(408, "Request timeout: the request head did not arrive in time\n",
+                             true);
+      } else {
+        log::debug("conn.idle_timeout", {{"conn", self->id_}});
+        self->closeAfterFlush(true);
+      }
+      break;
+    case State::Closing:
+      log::debug("conn.flush_timeout", {{"conn", self->id_}});
+      self->closeNow();
+      break;
+    case State::Closed:
+      break;
+  }
+}
+
+}  // namespace gw::proxy

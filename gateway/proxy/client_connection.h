@@ -1,0 +1,163 @@
+// ClientConnection: one accepted TLS connection, from handshake to close.
+//
+// Life of a connection:
+//   Handshaking  TLS handshake with a required, verified client certificate;
+//                a failure is logged with its reason and the alert is sent.
+//   Open         HTTP/1.1 exchanges one at a time. For each request head the
+//                policy decides: no route gives 404, a denied identity 403,
+//                an allowed one is forwarded to the route's upstream with
+//                the identity headers, and the response streams back.
+//                Pipelined requests wait in the input buffer until the
+//                current exchange has finished.
+//   Closing      Output is flushed, then the handles are closed.
+//
+// Memory: the object is deleted in the last close callback of its libuv
+// handles, never from inside one of its own callbacks, so every callback can
+// use |this| until it returns.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "gateway/http/parser.h"
+#include "gateway/http/rewrite.h"
+#include "gateway/policy/policy.h"
+#include "gateway/proxy/runtime.h"
+#include "gateway/tls/tls_session.h"
+
+namespace gw::proxy {
+
+class Server;
+struct UpstreamLink;
+
+class ClientConnection : public http::ParserHandler {
+ public:
+  ClientConnection(Server* server, std::shared_ptr<const Runtime> runtime, uint64_t id);
+
+  // start accepts the pending connection on |listener| and starts the
+  // handshake. On failure the connection closes itself.
+  void start(uv_stream_t* listener);
+
+  // drain asks the connection to close once its current exchange is done.
+  void drain();
+
+  // closeNow closes every handle at once, dropping unsent output.
+  void closeNow();
+
+  const std::string& id() const { return id_; }
+
+  // http::ParserHandler, for requests from the client.
+  http::HeadAction onHead(http::MessageHead& head) override;
+  void onBody(std::string_view data) override;
+  void onMessageComplete() override;
+
+  // Called by UpstreamLink.
+  void onUpstreamConnected(UpstreamLink* link, int status);
+  void onUpstreamData(UpstreamLink* link, std::string_view data);
+  void onUpstreamEof(UpstreamLink* link, int status);
+  void onUpstreamDrained(UpstreamLink* link);
+
+ private:
+  enum class State { Handshaking, Open, Closing, Closed };
+
+  // Exchange is the request in progress and how far its response got.
+  struct Exchange {
+    bool active = false;
+    std::string method;
+    std::string path;
+    int version_minor = 1;
+    bool keep_alive = true;
+    bool forwarded = false;
+    bool request_chunked = false;
+    std::string upstream_address;
+    bool request_complete = false;
+    bool response_started = false;
+    bool response_complete = false;
+    int status = 0;
+    http::ResponseFraming framing = http::ResponseFraming::None;
+    const policy::Route* route = nullptr;
+    uint64_t bytes_out = 0;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  class ResponseHandler : public http::ParserHandler {
+   public:
+    explicit ResponseHandler(ClientConnection* owner) : owner_(owner) {}
+    http::HeadAction onHead(http::MessageHead& head) override;
+    void onBody(std::string_view data) override;
+    void onMessageComplete() override;
+
+   private:
+    ClientConnection* owner_;
+  };
+
+  ~ClientConnection() override;
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onTimer(uv_timer_t* timer);
+  static void onUpstreamTimer(uv_timer_t* timer);
+  static void onClose(uv_handle_t* handle);
+
+  void handleCiphertext(std::string_view data);
+  void doHandshake();
+  void onHandshakeDone();
+  void logHandshakeRejected(const char* reason);
+  void handleClientEof();
+
+  void processInput();
+  void maybeFinishExchange();
+  void logExchange();
+
+  void forward(const http::MessageHead& head, const policy::Route& route);
+  void sendLocalReply(int status, std::string_view body, bool close);
+  void failUpstream(int status, std::string_view body, const std::string& error);
+
+  void onResponseHead(http::MessageHead& head, http::HeadAction* out_action);
+  void onResponseBody(std::string_view data);
+  void onResponseComplete();
+  void afterResponse();
+
+  void sendPlaintext(std::string_view data);
+  void writeRaw(std::string data);
+  void closeAfterFlush(bool send_close_notify);
+  void updateClientReading();
+  void detachUpstream();
+  void armTimer(uint32_t ms);
+
+  Server* server_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::string id_;
+  std::string peer_;
+  std::string peer_ip_;
+  State state_ = State::Handshaking;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_timer_t upstream_timer_;
+  int open_handles_ = 0;
+  bool reading_ = false;
+  bool eof_ = false;
+
+  tls::TlsSession tls_;
+  std::chrono::steady_clock::time_point accepted_at_;
+  policy::Identity identity_;
+
+  http::Parser parser_;
+  bool parser_paused_ = false;
+  std::string input_;  // decrypted bytes not yet parsed
+  Exchange exchange_;
+  bool close_after_exchange_ = false;
+
+  ResponseHandler response_handler_;
+  bool interim_response_ = false;  // the response being parsed is 1xx
+  bool interim_complete_ = false;  // a 1xx response just ended
+  bool upstream_keep_alive_ = true;
+  UpstreamLink* upstream_ = nullptr;  // owned until detached; freed in its close callback
+  size_t client_pending_bytes_ = 0;   // written to the client socket, not yet sent
+};
+
+}  // namespace gw::proxy

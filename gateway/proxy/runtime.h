@@ -1,0 +1,43 @@
+// Runtime: everything a connection needs that comes from configuration: the
+// TLS context, the policy and the resolved upstream addresses. A Runtime is
+// immutable once built; a reload builds a new one and swaps the pointer, and
+// connections keep the Runtime they started with.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "gateway/common/result.h"
+#include "gateway/config/config.h"
+#include "gateway/policy/policy.h"
+
+namespace gw::proxy {
+
+struct UpstreamAddress {
+  std::string name;
+  std::string display;  // "127.0.0.1:8080"
+  sockaddr_storage address;
+};
+
+struct Runtime {
+  config::GatewayConfig config;
+  bssl::UniquePtr<SSL_CTX> tls;
+  policy::Policy policy;
+  std::map<std::string, UpstreamAddress> upstreams;
+
+  Runtime(config::GatewayConfig c, bssl::UniquePtr<SSL_CTX> t)
+      : config(std::move(c)), tls(std::move(t)), policy(config.policy) {}
+};
+
+// buildRuntime loads the TLS material and resolves upstream host names
+// (blocking, at start and on reload). Errors name the file or upstream.
+Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config);
+
+// formatAddress renders a socket address as "1.2.3.4:80" or "[::1]:80".
+std::string formatAddress(const sockaddr* address);
+
+}  // namespace gw::proxy

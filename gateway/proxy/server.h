@@ -1,0 +1,82 @@
+// Server: the listeners, the set of open client connections, reload and
+// graceful shutdown, all on one libuv loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <uv.h>
+
+#include "gateway/common/result.h"
+#include "gateway/proxy/runtime.h"
+
+namespace gw::proxy {
+
+class ClientConnection;
+
+// Counters since start, for logs and tests.
+struct ServerStats {
+  uint64_t accepted = 0;
+  uint64_t rejected_over_limit = 0;
+  uint64_t handshakes_ok = 0;
+  uint64_t handshakes_failed = 0;
+  uint64_t requests = 0;
+};
+
+class Server {
+ public:
+  // Server borrows |loop|, which must outlive it.
+  Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // listen binds every configured address. On failure nothing is left
+  // listening and the error names the address.
+  Status listen();
+
+  // startShutdown stops accepting, closes idle connections and lets the
+  // others finish their current exchange, for at most |drain_ms|.
+  void startShutdown(uint32_t drain_ms);
+
+  // reload re-reads the configuration file and swaps the runtime if every
+  // part of it loads; otherwise it logs the errors and keeps the old one.
+  void reload();
+
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  uv_loop_t* loop() const { return loop_; }
+  bool draining() const { return draining_; }
+  ServerStats& stats() { return stats_; }
+
+  // The listening addresses as bound, for the banner.
+  std::vector<std::string> boundAddresses() const;
+
+  // Called by ClientConnection once it has started closing.
+  void forget(ClientConnection* connection);
+
+ private:
+  struct Listener {
+    uv_tcp_t* handle;  // heap; freed in its close callback
+    std::string address;
+  };
+
+  static void onConnection(uv_stream_t* listener, int status);
+  void accept(uv_stream_t* listener);
+  void closeListeners();
+  void maybeFinishShutdown();
+
+  uv_loop_t* loop_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::string config_path_;
+  std::vector<Listener> listeners_;
+  std::unordered_set<ClientConnection*> connections_;
+  uv_timer_t* drain_timer_ = nullptr;  // heap; freed in its close callback
+  bool draining_ = false;
+  uint64_t next_id_ = 1;
+  ServerStats stats_;
+};
+
+}  // namespace gw::proxy

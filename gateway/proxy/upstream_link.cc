@@ -1,0 +1,128 @@
+#include "gateway/proxy/upstream_link.h"
+
+#include "gateway/proxy/client_connection.h"
+#include "gateway/proxy/write_request.h"
+
+namespace gw::proxy {
+
+UpstreamLink::UpstreamLink(ClientConnection* link_owner, http::ParserHandler* handler,
+                           size_t max_header_bytes)
+    : parser(http::MessageKind::Response, handler, max_header_bytes), owner(link_owner) {}
+
+UpstreamLink* UpstreamLink::create(uv_loop_t* loop, ClientConnection* owner,
+                                   const UpstreamAddress& address, http::ParserHandler* handler,
+                                   size_t max_header_bytes, int* out_error) {
+  auto* link = new UpstreamLink(owner, handler, max_header_bytes);
+  link->upstream_name = address.name;
+  link->address = address.display;
+  uv_tcp_init(loop, &link->tcp_);
+  link->tcp_.data = link;
+  link->connect_req_.data = link;
+  *out_error = uv_tcp_connect(&link->connect_req_, &link->tcp_,
+                              reinterpret_cast<const sockaddr*>(&address.address), onConnect);
+  if (*out_error != 0) {
+    link->close();
+    return nullptr;
+  }
+  return link;
+}
+
+void UpstreamLink::onConnect(uv_connect_t* req, int status) {
+  auto* link = static_cast<UpstreamLink*>(req->data);
+  if (link->owner == nullptr) {
+    return;
+  }
+  if (status == 0) {
+    link->connected = true;
+    uv_tcp_nodelay(&link->tcp_, 1);
+    if (!link->queued_.empty()) {
+      link->writeNow(std::move(link->queued_));
+      link->queued_.clear();
+    }
+    link->setReading(link->want_reading_);
+  }
+  link->owner->onUpstreamConnected(link, status);
+}
+
+void UpstreamLink::send(std::string data) {
+  if (closing_ || data.empty()) {
+    return;
+  }
+  if (!connected) {
+    pending_bytes += data.size();
+    queued_ += data;
+    return;
+  }
+  pending_bytes += data.size();
+  writeNow(std::move(data));
+}
+
+void UpstreamLink::writeNow(std::string data) {
+  int rc = WriteRequest::start(reinterpret_cast<uv_stream_t*>(&tcp_), std::move(data), onWrite);
+  if (rc != 0 && owner != nullptr) {
+    owner->onUpstreamEof(this, rc);
+  }
+}
+
+void UpstreamLink::onWrite(uv_write_t* req, int status) {
+  auto* request = reinterpret_cast<WriteRequest*>(req);
+  auto* link = static_cast<UpstreamLink*>(req->handle->data);
+  size_t len = request->data.size();
+  delete request;
+  link->pending_bytes -= std::min(link->pending_bytes, len);
+  if (link->owner == nullptr || link->closing_) {
+    return;
+  }
+  if (status != 0) {
+    link->owner->onUpstreamEof(link, status);
+    return;
+  }
+  link->owner->onUpstreamDrained(link);
+}
+
+void UpstreamLink::setReading(bool on) {
+  want_reading_ = on;
+  if (!connected || closing_ || on == reading_) {
+    return;
+  }
+  reading_ = on;
+  if (on) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead);
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  }
+}
+
+void UpstreamLink::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  static char buffer[65536];
+  // One loop thread: the buffer is used by one read at a time and consumed
+  // before the read callback returns.
+  *buf = uv_buf_init(buffer, sizeof(buffer));
+}
+
+void UpstreamLink::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* link = static_cast<UpstreamLink*>(stream->data);
+  if (link->owner == nullptr || nread == 0) {
+    return;
+  }
+  if (nread < 0) {
+    link->owner->onUpstreamEof(link, static_cast<int>(nread));
+    return;
+  }
+  link->owner->onUpstreamData(link, std::string_view(buf->base, static_cast<size_t>(nread)));
+}
+
+void UpstreamLink::close() {
+  owner = nullptr;
+  if (closing_) {
+    return;
+  }
+  closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClose);
+}
+
+void UpstreamLink::onClose(uv_handle_t* handle) {
+  delete static_cast<UpstreamLink*>(handle->data);
+}
+
+}  // namespace gw::proxy

@@ -1,0 +1,67 @@
+// UpstreamLink: one plain TCP connection from the gateway to an upstream,
+// owned by the ClientConnection that opened it.
+//
+// The link outlives its owner only until its close callback, so the owner
+// pointer is cleared on detach and every callback checks it first.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "gateway/http/parser.h"
+#include "gateway/proxy/runtime.h"
+
+namespace gw::proxy {
+
+class ClientConnection;
+
+struct UpstreamLink {
+  // create starts connecting to |address|. Bytes passed to send() before the
+  // connection is up are queued. The owner hears back through
+  // onUpstreamConnected, onUpstreamData, onUpstreamEof and onUpstreamDrained.
+  // If the connect cannot even start, it returns null and sets |out_error|
+  // to the libuv error.
+  static UpstreamLink* create(uv_loop_t* loop, ClientConnection* owner,
+                              const UpstreamAddress& address, http::ParserHandler* handler,
+                              size_t max_header_bytes, int* out_error);
+
+  // send writes |data|, or queues it until connected.
+  void send(std::string data);
+
+  // setReading starts or stops reading responses (backpressure).
+  void setReading(bool on);
+
+  // close detaches the owner and closes the socket; the link frees itself
+  // in the close callback.
+  void close();
+
+  std::string upstream_name;
+  std::string address;
+  bool connected = false;
+  bool idle = false;         // a response completed and nothing is in flight
+  size_t pending_bytes = 0;  // written, not yet sent
+  http::Parser parser;
+  ClientConnection* owner;  // borrowed; null once detached
+
+ private:
+  UpstreamLink(ClientConnection* owner, http::ParserHandler* handler, size_t max_header_bytes);
+
+  static void onConnect(uv_connect_t* req, int status);
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onClose(uv_handle_t* handle);
+
+  void writeNow(std::string data);
+
+  uv_tcp_t tcp_;
+  uv_connect_t connect_req_;
+  std::string queued_;
+  bool reading_ = false;
+  bool want_reading_ = true;
+  bool closing_ = false;
+};
+
+}  // namespace gw::proxy

@@ -1,0 +1,207 @@
+#include "gateway/serve_command.h"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "gateway/common/log.h"
+#include "gateway/config/load.h"
+#include "gateway/proxy/server.h"
+
+namespace gw {
+namespace {
+
+constexpr const char* kDefaultConfig = "conf/gateway.toml";
+constexpr uint32_t kDrainTimeoutMs = 10'000;
+
+struct Options {
+  std::string config = kDefaultConfig;
+  std::string log_level;
+};
+
+void printServeUsage(FILE* out, const char* command) {
+  fprintf(out,
+          "Usage: certgate %s [--config FILE] [--log-level LEVEL]\n"
+          "\n"
+          "  --config FILE      gateway configuration (default: %s)\n"
+          "  --log-level LEVEL  debug, info, warn or error (default: the file's\n"
+          "                     [server] log_level, else info)\n",
+          command, kDefaultConfig);
+}
+
+// parseOptions returns -1 to continue, or an exit code.
+int parseOptions(int argc, char** argv, const char* command, Options* out) {
+  for (int i = 0; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      printServeUsage(stdout, command);
+      return 0;
+    }
+    if ((arg == "--config" || arg == "--log-level") && i + 1 < argc) {
+      (arg == "--config" ? out->config : out->log_level) = argv[++i];
+      continue;
+    }
+    fprintf(stderr, "certgate %s: %s '%s'\n", command,
+            arg.starts_with("--") && i + 1 >= argc ? "missing value for" : "unknown option",
+            arg.c_str());
+    printServeUsage(stderr, command);
+    return 2;
+  }
+  return -1;
+}
+
+std::string urlHost(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host == "127.0.0.1" || host == "[::1]") {
+    return "localhost" + address.substr(colon);
+  }
+  return address;
+}
+
+void printBanner(const proxy::Server& server) {
+  std::vector<std::string> bound = server.boundAddresses();
+  std::vector<std::string> urls;
+  for (const std::string& address : bound) {
+    std::string url = "https://" + urlHost(address);
+    if (std::find(urls.begin(), urls.end(), url) == urls.end()) {
+      urls.push_back(url);
+    }
+  }
+  std::string all;
+  for (const std::string& address : bound) {
+    all += (all.empty() ? "" : ", ") + address;
+  }
+  for (const std::string& url : urls) {
+    printf("certgate listening on %s (%s)\n", url.c_str(), all.c_str());
+  }
+  const proxy::Runtime& runtime = *server.runtime();
+  for (const policy::Route& route : runtime.policy.routes()) {
+    std::string address = "?";
+    if (auto found = runtime.upstreams.find(route.upstream); found != runtime.upstreams.end()) {
+      address = found->second.display;
+    }
+    std::string allowed;
+    for (const std::string& cn : route.allow_cn) {
+      allowed += (allowed.empty() ? "" : ", ") + cn;
+    }
+    printf("route %s%s -> upstream %s (%s), allowed CN: %s\n", route.exact.empty() ? "" : "= ",
+           route.pattern().c_str(), route.upstream.c_str(), address.c_str(),
+           allowed.empty() ? "(none: all denied)" : allowed.c_str());
+  }
+  printf(
+      "everything else: 404; clients without a certificate from the configured CA are "
+      "rejected in the TLS handshake\n");
+  fflush(stdout);
+}
+
+struct SignalContext {
+  proxy::Server* server;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  uv_signal_t sighup;
+};
+
+void onStopSignal(uv_signal_t* handle, int signum) {
+  auto* context = static_cast<SignalContext*>(handle->data);
+  log::info("server.stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+  context->server->startShutdown(kDrainTimeoutMs);
+  uv_close(reinterpret_cast<uv_handle_t*>(&context->sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&context->sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&context->sighup), nullptr);
+}
+
+void onReloadSignal(uv_signal_t* handle, int) {
+  auto* context = static_cast<SignalContext*>(handle->data);
+  log::info("server.reloading", {{"signal", "SIGHUP"}});
+  context->server->reload();
+}
+
+Result<std::shared_ptr<const proxy::Runtime>> loadRuntime(const Options& options) {
+  auto config = config::loadGatewayConfig(options.config);
+  if (!config) {
+    return Error{"invalid configuration:\n" + config.error()};
+  }
+  return proxy::buildRuntime(std::move(*config));
+}
+
+void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
+  std::string name = options.log_level.empty() ? runtime.config.log_level : options.log_level;
+  log::Level level = log::Level::Info;
+  if (!log::parseLevel(name, &level)) {
+    fprintf(stderr, "certgate: invalid log level '%s'; use debug, info, warn or error\n",
+            name.c_str());
+  }
+  log::setLevel(level);
+}
+
+}  // namespace
+
+int runServe(int argc, char** argv) {
+  Options options;
+  if (int code = parseOptions(argc, argv, "serve", &options); code >= 0) {
+    return code;
+  }
+  auto runtime = loadRuntime(options);
+  if (!runtime) {
+    fprintf(stderr, "certgate: %s\n", runtime.error().c_str());
+    return 1;
+  }
+  applyLogLevel(options, **runtime);
+
+  // A client that disconnects while we write must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int exit_code = 0;
+  {
+    proxy::Server server(&loop, *runtime, options.config);
+    if (Status status = server.listen(); !status) {
+      fprintf(stderr, "certgate: %s\n", status.error().c_str());
+      exit_code = 1;
+    } else {
+      printBanner(server);
+      log::info("server.started",
+                {{"config", options.config}, {"listen", server.boundAddresses()[0]}});
+      SignalContext signals{&server, {}, {}, {}};
+      uv_signal_init(&loop, &signals.sigint);
+      uv_signal_init(&loop, &signals.sigterm);
+      uv_signal_init(&loop, &signals.sighup);
+      signals.sigint.data = signals.sigterm.data = signals.sighup.data = &signals;
+      uv_signal_start(&signals.sigint, onStopSignal, SIGINT);
+      uv_signal_start(&signals.sigterm, onStopSignal, SIGTERM);
+      uv_signal_start(&signals.sighup, onReloadSignal, SIGHUP);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      log::info("server.stopped", {{"handshakes_ok", server.stats().handshakes_ok},
+                                   {"handshakes_failed", server.stats().handshakes_failed},
+                                   {"requests", server.stats().requests}});
+    }
+  }
+  // Let close callbacks of anything the server closed in its destructor run.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) {
+    log::warn("server.loop_not_closed", {});
+  }
+  return exit_code;
+}
+
+int runCheckConfig(int argc, char** argv) {
+  Options options;
+  if (int code = parseOptions(argc, argv, "check-config", &options); code >= 0) {
+    return code;
+  }
+  auto runtime = loadRuntime(options);
+  if (!runtime) {
+    fprintf(stderr, "%s\n", runtime.error().c_str());
+    return 1;
+  }
+  const proxy::Runtime& loaded = **runtime;
+  printf("%s: OK (%zu listen addresses, %zu upstreams, %zu routes)\n", options.config.c_str(),
+         loaded.config.listen.size(), loaded.upstreams.size(), loaded.policy.routes().size());
+  return 0;
+}
+
+}  // namespace gw

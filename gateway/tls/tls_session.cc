@@ -1,0 +1,94 @@
+#include "gateway/tls/tls_session.h"
+
+#include <openssl/err.h>
+
+namespace gw::tls {
+
+TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+  input_ = BIO_new(BIO_s_mem());
+  output_ = BIO_new(BIO_s_mem());
+  // An empty input buffer means "wait for more", not end of file.
+  BIO_set_mem_eof_return(input_, -1);
+  SSL_set_bio(ssl_.get(), input_, output_);  // takes ownership of both
+  SSL_set_accept_state(ssl_.get());
+  attachTlsInfo(ssl_.get(), &info_);
+}
+
+void TlsSession::feed(std::string_view ciphertext) {
+  if (!ciphertext.empty()) {
+    BIO_write(input_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+  }
+}
+
+TlsStatus TlsSession::failed() {
+  error_code_ = ERR_peek_error();
+  ERR_clear_error();
+  return TlsStatus::Failed;
+}
+
+TlsStatus TlsSession::handshake() {
+  int ret = SSL_do_handshake(ssl_.get());
+  if (ret == 1) {
+    return TlsStatus::Done;
+  }
+  int err = SSL_get_error(ssl_.get(), ret);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    return TlsStatus::Ok;
+  }
+  return failed();
+}
+
+TlsStatus TlsSession::read(std::string* out) {
+  char buf[16384];
+  while (true) {
+    int ret = SSL_read(ssl_.get(), buf, sizeof(buf));
+    if (ret > 0) {
+      out->append(buf, static_cast<size_t>(ret));
+      continue;
+    }
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      return TlsStatus::Ok;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      return TlsStatus::Closed;
+    }
+    return failed();
+  }
+}
+
+bool TlsSession::write(std::string_view plaintext) {
+  while (!plaintext.empty()) {
+    // The output is a memory BIO, so SSL_write consumes everything unless
+    // the connection failed.
+    int ret = SSL_write(ssl_.get(), plaintext.data(), static_cast<int>(plaintext.size()));
+    if (ret <= 0) {
+      failed();
+      return false;
+    }
+    plaintext.remove_prefix(static_cast<size_t>(ret));
+  }
+  return true;
+}
+
+void TlsSession::shutdown() {
+  SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+}
+
+bool TlsSession::hasOutput() const {
+  return BIO_pending(output_) > 0;
+}
+
+std::string TlsSession::takeOutput() {
+  const uint8_t* contents = nullptr;
+  size_t len = 0;
+  std::string out;
+  if (BIO_mem_contents(output_, &contents, &len) && len > 0) {
+    out.assign(reinterpret_cast<const char*>(contents), len);
+    BIO_reset(output_);
+  }
+  return out;
+}
+
+}  // namespace gw::tls
