@@ -1,0 +1,111 @@
+# Shared helpers for the shell tests: binaries, temporary directories, free
+# ports and processes that are stopped when the test exits. Source it with
+#   source "$(dirname "$0")/../lib/common.sh"   (or tests/lib/common.sh)
+
+ROOT=${CERTGATE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CERTGATE_BIN=${CERTGATE_BIN:-$ROOT/build/bin/certgate}
+UPSTREAM_DEMO_BIN=${UPSTREAM_DEMO_BIN:-$ROOT/build/bin/upstream-demo}
+
+for binary in "$CERTGATE_BIN" "$UPSTREAM_DEMO_BIN"; do
+  if [[ ! -x $binary ]]; then
+    echo "missing $binary: build first with cmake -S . -B build && cmake --build build" >&2
+    exit 1
+  fi
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/certgate-test.XXXXXX")
+STARTED_PIDS=()
+FAILURES=0
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# free_port prints a TCP port that is free on 127.0.0.1 and ::1 right now.
+free_port() {
+  python3 - <<'PY'
+import socket
+while True:
+    s4 = socket.socket()
+    s4.bind(("127.0.0.1", 0))
+    port = s4.getsockname()[1]
+    try:
+        s6 = socket.socket(socket.AF_INET6)
+        s6.bind(("::1", port))
+        s6.close()
+    except OSError:
+        s4.close()
+        continue
+    s4.close()
+    print(port)
+    break
+PY
+}
+
+# start_process NAME LOGFILE READY_PATTERN COMMAND... starts COMMAND in the
+# background, records its PID in STARTED_PID and waits up to 10 s for
+# READY_PATTERN to appear in LOGFILE.
+start_process() {
+  local name=$1 log=$2 pattern=$3
+  shift 3
+  "$@" >"$log" 2>&1 &
+  STARTED_PID=$!
+  STARTED_PIDS+=("$STARTED_PID")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if grep -q "$pattern" "$log" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+      echo "FAIL: $name exited during start; its output:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "FAIL: $name did not print '$pattern' within 10 s; its output:" >&2
+  cat "$log" >&2
+  exit 1
+}
+
+# write_demo_config DIR CERTS GATEWAY_PORT UPSTREAM_PORT writes gateway.toml
+# and policy.toml into DIR, made from the shipped conf/ files with the
+# certificate directory and ports replaced.
+write_demo_config() {
+  local dir=$1 certs=$2 gateway_port=$3 upstream_port=$4
+  mkdir -p "$dir"
+  sed -e "s#\.\./certs#$certs#g" -e "s#:4443\"#:$gateway_port\"#g" \
+    "$ROOT/conf/gateway.toml" >"$dir/gateway.toml"
+  sed -e "s#127.0.0.1:8080#127.0.0.1:$upstream_port#" "$ROOT/conf/policy.toml" >"$dir/policy.toml"
+}
+
+pass() { printf 'PASS: %s\n' "$*"; }
+fail() {
+  printf 'FAIL: %s\n' "$*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+
+# expect_contains LABEL HAYSTACK NEEDLE
+expect_contains() {
+  if [[ $2 == *"$3"* ]]; then
+    pass "$1"
+  else
+    fail "$1: expected to find '$3' in: $2"
+  fi
+}
+
+finish() {
+  if ((FAILURES > 0)); then
+    echo "$FAILURES check(s) failed" >&2
+    exit 1
+  fi
+  echo "all checks passed"
+}
