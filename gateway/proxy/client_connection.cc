@@ -197,6 +197,17 @@ void ClientConnection::onHandshakeDone() {
   if (cert) {
     identity_ = tls::identityOf(cert.get());
   }
+  // A resumed session skips certificate verification, and its ticket can
+  // outlive the certificate. Reload changes the ticket keys, so CRL and CA
+  // changes already force a full handshake; expiry is checked here.
+  if (SSL_session_reused(tls_.ssl()) &&
+      (!cert || X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0)) {
+    tls_.info().verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
+    server_->stats().handshakes_failed++;
+    logHandshakeRejected("expired");
+    closeNow();
+    return;
+  }
   state_ = State::Open;
   log::debug("tls.handshake_ok",
              {{"conn", id_},
@@ -361,17 +372,15 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
       failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
       return;
     }
-    uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_connect_ms,
-                   0);
+    armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
   } else {
     upstream_->parser.resume();
-    uv_timer_start(&upstream_timer_, onUpstreamTimer,
-                   runtime_->config.timeouts.upstream_response_ms, 0);
+    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   }
   upstream_->idle = false;
   http::ForwardedFor forwarded{peer_ip_};
   upstream_->send(http::buildUpstreamRequestHead(head, identity_, forwarded));
-  upstream_->setReading(client_pending_bytes_ < kHighWater);
+  setUpstreamReading(client_pending_bytes_ < kHighWater);
 }
 
 void ClientConnection::sendLocalReply(int status, std::string_view body, bool close) {
@@ -450,8 +459,7 @@ void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
     failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(status));
     return;
   }
-  uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_response_ms,
-                 0);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
 }
 
 void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data) {
@@ -464,7 +472,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     detachUpstream();
     return;
   }
-  uv_timer_again(&upstream_timer_);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   std::string_view rest = data;
   while (true) {
     http::FeedResult result = link->parser.feed(rest);
@@ -608,8 +616,8 @@ void ClientConnection::onResponseBody(std::string_view data) {
   } else {
     sendPlaintext(data);
   }
-  if (upstream_ != nullptr && client_pending_bytes_ > kHighWater) {
-    upstream_->setReading(false);
+  if (client_pending_bytes_ > kHighWater) {
+    setUpstreamReading(false);
   }
 }
 
@@ -675,8 +683,12 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
     }
     return;
   }
-  if (self->upstream_ != nullptr && self->client_pending_bytes_ < kLowWater) {
-    self->upstream_->setReading(true);
+  if (self->exchange_.active) {
+    // The client is still taking data: restart its send timeout.
+    self->armTimer(self->runtime_->config.timeouts.idle_ms);
+  }
+  if (self->client_pending_bytes_ < kLowWater) {
+    self->setUpstreamReading(true);
   }
 }
 
@@ -751,6 +763,28 @@ void ClientConnection::armTimer(uint32_t ms) {
   uv_timer_start(&timer_, onTimer, ms, 0);
 }
 
+void ClientConnection::armUpstreamTimer(uint32_t ms) {
+  uv_timer_start(&upstream_timer_, onUpstreamTimer, ms, 0);
+}
+
+void ClientConnection::setUpstreamReading(bool on) {
+  if (upstream_ == nullptr) {
+    return;
+  }
+  upstream_->setReading(on);
+  if (!upstream_->connected || upstream_->idle) {
+    return;
+  }
+  // While the gateway stops reading because the client is slow, the
+  // upstream's silence is not the upstream's fault: the client's send
+  // timeout (timer_) covers that time instead.
+  if (on && exchange_.forwarded && !exchange_.response_complete) {
+    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+  } else if (!on) {
+    uv_timer_stop(&upstream_timer_);
+  }
+}
+
 void ClientConnection::onTimer(uv_timer_t* timer) {
   auto* self = static_cast<ClientConnection*>(timer->data);
   switch (self->state_) {
@@ -760,7 +794,11 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
       self->closeNow();
       break;
     case State::Open:
-      if (self->parser_.inMessage() && !self->exchange_.active) {
+      if (self->exchange_.active) {
+        log::info("conn.send_timeout",
+                  {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
+        self->closeNow();
+      } else if (self->parser_.inMessage()) {
         log::info("http.header_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
         self->exchange_ = Exchange{};

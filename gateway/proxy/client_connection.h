@@ -128,6 +128,8 @@ class ClientConnection : public http::ParserHandler {
   void updateClientReading();
   void detachUpstream();
   void armTimer(uint32_t ms);
+  void armUpstreamTimer(uint32_t ms);
+  void setUpstreamReading(bool on);
 
   Server* server_;
   std::shared_ptr<const Runtime> runtime_;

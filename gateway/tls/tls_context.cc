@@ -208,6 +208,10 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, onVerify);
   SSL_CTX_set_info_callback(ctx.get(), onInfo);
+  // Sessions resume only within the context that verified them; a reload
+  // builds a new context with new ticket keys.
+  static const uint8_t kSessionContext[] = "certgate";
+  SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof(kSessionContext) - 1);
   // Renegotiation is off by default in BoringSSL servers; HTTP/1.1 only.
   static const uint8_t kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_select_cb(
