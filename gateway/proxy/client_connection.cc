@@ -27,6 +27,8 @@ constexpr uint32_t kFlushTimeoutMs = 5000;
 
 constexpr std::string_view kForbiddenBody = "Access denied: client not authorized\n";
 constexpr std::string_view kNotFoundBody = "Not found: no route for this path\n";
+constexpr std::string_view kNoLongerAcceptedBody =
+    "Access denied: client certificate no longer accepted\n";
 
 int64_t millisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -292,6 +294,9 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   uv_timer_stop(&timer_);
   bool has_body = head.chunked || head.content_length > 0;
 
+  if (!adoptCurrentRuntime()) {
+    return http::HeadAction::Continue;
+  }
   http::TargetCheck target = http::checkTarget(head.target);
   if (!target.ok) {
     exchange_.path = head.target;
@@ -303,12 +308,17 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   }
   exchange_.path = target.path;
 
-  policy::Decision decision = runtime_->policy.decide(identity_, target.path);
+  std::string host;
+  if (!checkHost(head, &host)) {
+    return http::HeadAction::Continue;
+  }
+  policy::Decision decision = runtime_->policy.decide(identity_, host, target.path);
   exchange_.route = decision.route;
   if (decision.verdict == policy::Verdict::NoRoute) {
     log::info("policy.no_route", {{"conn", id_},
                                   {"cn", identity_.cn},
                                   {"method", head.method},
+                                  {"host", host.empty() ? "-" : host},
                                   {"path", target.path},
                                   {"status", 404}});
     sendLocalReply(404, kNotFoundBody, has_body);
@@ -321,7 +331,7 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"method", head.method},
                                 {"path", target.path},
                                 {"route", decision.route->pattern()},
-                                {"rule", decision.route->source},
+                                {"rule", decision.rule},
                                 {"reason", decision.reason},
                                 {"status", 403}});
     sendLocalReply(403, kForbiddenBody, has_body);
@@ -331,9 +341,65 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"cn", identity_.cn},
                                 {"path", target.path},
                                 {"route", decision.route->pattern()},
-                                {"rule", decision.route->source}});
+                                {"rule", decision.rule}});
   forward(head, *decision.route);
   return http::HeadAction::Continue;
+}
+
+bool ClientConnection::adoptCurrentRuntime() {
+  const std::shared_ptr<const Runtime>& current = server_->runtime();
+  if (current == runtime_) {
+    return true;
+  }
+  // The configuration was reloaded since this connection's handshake: the
+  // certificate must pass the new trust settings before the new policy
+  // applies to it.
+  int verify_error = tls::reverifyPeer(tls_.ssl(), current->tls.get());
+  if (verify_error != X509_V_OK) {
+    tls_.info().verify_error = verify_error;
+    const char* reason = tls::reasonName(tls::classifyFailure(tls_.info(), 0));
+    log::info("tls.revalidation_failed", {{"conn", id_},
+                                          {"peer", peer_},
+                                          {"cn", identity_.cn},
+                                          {"reason", reason},
+                                          {"verify", verifyText(verify_error)},
+                                          {"status", 403}});
+    sendLocalReply(403, kNoLongerAcceptedBody, true);
+    return false;
+  }
+  runtime_ = current;
+  return true;
+}
+
+// checkHost picks the host name used for routing: the TLS server name
+// (SNI) if the client sent one, else the Host header. When routes differ by
+// host, a Host header naming another host than the SNI gets 421, so that a
+// connection set up for one virtual host is never used for another.
+bool ClientConnection::checkHost(const http::MessageHead& head, std::string* out_host) {
+  const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name);
+  std::string host_header;
+  if (const std::string* value = head.find("Host")) {
+    host_header = *value;
+    size_t end = host_header.starts_with('[') ? host_header.find(']') + 1 : host_header.rfind(':');
+    if (end != std::string::npos && end < host_header.size()) {
+      host_header.resize(end);
+    }
+  }
+  if (runtime_->policy.hasHostRoutes() && sni != nullptr && !host_header.empty() &&
+      !http::equalsIgnoreCase(sni, host_header)) {
+    log::info("http.misdirected", {{"conn", id_},
+                                   {"cn", identity_.cn},
+                                   {"sni", sni},
+                                   {"host", host_header},
+                                   {"status", 421}});
+    sendLocalReply(421,
+                   "Misdirected request: the Host header does not match the TLS server "
+                   "name\n",
+                   true);
+    return false;
+  }
+  *out_host = sni != nullptr ? sni : host_header;
+  return true;
 }
 
 void ClientConnection::onBody(std::string_view data) {

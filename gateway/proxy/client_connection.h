@@ -113,6 +113,8 @@ class ClientConnection : public http::ParserHandler {
   void maybeFinishExchange();
   void logExchange();
 
+  bool adoptCurrentRuntime();
+  bool checkHost(const http::MessageHead& head, std::string* out_host);
   void forward(const http::MessageHead& head, const policy::Route& route);
   void sendLocalReply(int status, std::string_view body, bool close);
   void failUpstream(int status, std::string_view body, const std::string& error);

@@ -185,6 +185,27 @@ void onInfo(const SSL* ssl, int where, int value) {
 
 }  // namespace
 
+int reverifyPeer(SSL* ssl, SSL_CTX* ctx) {
+  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(ssl));
+  if (!leaf) {
+    return X509_V_ERR_UNSPECIFIED;
+  }
+  return verifyChain(leaf.get(), SSL_get_peer_cert_chain(ssl), ctx);
+}
+
+int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx) {
+  bssl::UniquePtr<X509_STORE_CTX> store_ctx(X509_STORE_CTX_new());
+  if (!store_ctx ||
+      !X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), leaf, chain)) {
+    ERR_clear_error();
+    return X509_V_ERR_UNSPECIFIED;
+  }
+  X509_STORE_CTX_set_default(store_ctx.get(), "ssl_client");
+  int ok = X509_verify_cert(store_ctx.get());
+  ERR_clear_error();
+  return ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store_ctx.get());
+}
+
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info) {
   SSL_set_ex_data(ssl, g_info_index, info);
 }

@@ -29,6 +29,18 @@ struct ConnectionTlsInfo {
   int alert_sent = -1;             // TLS alert description sent, -1 if none
 };
 
+// reverifyPeer checks the peer certificate chain of the established
+// connection |ssl| again, against the trust settings (CAs, CRLs) of |ctx|
+// and the current time. It returns X509_V_OK or the X509_V_ERR_* code. The
+// gateway calls it when the configuration was reloaded since the handshake,
+// so a revoked certificate or a removed CA ends access on open connections.
+int reverifyPeer(SSL* ssl, SSL_CTX* ctx);
+
+// verifyChain checks |leaf| with the untrusted intermediates |chain| (may be
+// null) against the trust settings of |ctx| for client authentication, as
+// the handshake would. It returns X509_V_OK or the X509_V_ERR_* code.
+int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx);
+
 // attachTlsInfo makes |info| available to the callbacks for |ssl|. |info|
 // is borrowed and must outlive the handshake.
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info);
