@@ -134,6 +134,34 @@ inline KeyPair makeCa(const std::string& cn) {
   return makeKeyPair(spec);
 }
 
+// makeCrl builds a CRL from |issuer|, valid from an hour ago until a day from now,
+// that revokes every certificate in |revoked|.
+inline bssl::UniquePtr<X509_CRL> makeCrl(const KeyPair& issuer, const std::vector<X509*>& revoked) {
+  bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
+  check(crl != nullptr, "X509_CRL_new");
+  check(X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) == 1, "X509_CRL_set_version");
+  check(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.cert.get())) == 1,
+        "X509_CRL_set_issuer_name");
+  bssl::UniquePtr<ASN1_TIME> last_update(X509_gmtime_adj(nullptr, -3600));
+  bssl::UniquePtr<ASN1_TIME> next_update(X509_gmtime_adj(nullptr, 86400));
+  check(last_update != nullptr && next_update != nullptr, "X509_gmtime_adj");
+  check(X509_CRL_set1_lastUpdate(crl.get(), last_update.get()) == 1, "X509_CRL_set1_lastUpdate");
+  check(X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) == 1, "X509_CRL_set1_nextUpdate");
+  for (X509* cert : revoked) {
+    bssl::UniquePtr<X509_REVOKED> entry(X509_REVOKED_new());
+    check(entry != nullptr, "X509_REVOKED_new");
+    check(X509_REVOKED_set_serialNumber(entry.get(), X509_get_serialNumber(cert)) == 1,
+          "X509_REVOKED_set_serialNumber");
+    check(X509_REVOKED_set_revocationDate(entry.get(), last_update.get()) == 1,
+          "X509_REVOKED_set_revocationDate");
+    check(X509_CRL_add0_revoked(crl.get(), entry.get()) == 1, "X509_CRL_add0_revoked");
+    entry.release();  // now owned by crl
+  }
+  check(X509_CRL_sort(crl.get()) == 1, "X509_CRL_sort");
+  check(X509_CRL_sign(crl.get(), issuer.key.get(), EVP_sha256()) > 0, "X509_CRL_sign");
+  return crl;
+}
+
 inline std::string memoryContents(BIO* bio) {
   const uint8_t* contents = nullptr;
   size_t len = 0;
@@ -144,6 +172,12 @@ inline std::string memoryContents(BIO* bio) {
 inline std::string certPem(X509* cert) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+  return memoryContents(bio.get());
+}
+
+inline std::string crlPem(X509_CRL* crl) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  check(PEM_write_bio_X509_CRL(bio.get(), crl) == 1, "PEM_write_bio_X509_CRL");
   return memoryContents(bio.get());
 }
 
