@@ -147,10 +147,13 @@ class Reader {
   std::vector<std::string>* errors_;
 };
 
-std::optional<toml::table> parseFile(const std::string& path, std::vector<std::string>* errors) {
+// parseFile parses |path|. |missing_hint| completes the error for a file
+// that does not exist.
+std::optional<toml::table> parseFile(const std::string& path, std::vector<std::string>* errors,
+                                     const std::string& missing_hint) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    errors->push_back(path + ": file not found; pass --config FILE or create it");
+    errors->push_back(path + ": file not found; " + missing_hint);
     return std::nullopt;
   }
   try {
@@ -359,7 +362,8 @@ bool parseListenAddress(const std::string& text, ListenAddress* out_address) {
 PolicyConfig loadPolicyConfig(const std::string& path, std::vector<std::string>* out_errors) {
   PolicyConfig policy;
   policy.file = path;
-  std::optional<toml::table> root = parseFile(path, out_errors);
+  std::optional<toml::table> root =
+      parseFile(path, out_errors, "create it or change [policy] file in the gateway file");
   if (!root) {
     return policy;
   }
@@ -422,9 +426,9 @@ void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
   if (tls == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*tls, "[tls]",
-                           {"cert", "key", "chain", "client_ca", "crl", "min_version",
-                            "ticket_key_file"});
+  reader.rejectUnknownKeys(
+      *tls, "[tls]",
+      {"cert", "key", "chain", "client_ca", "crl", "min_version", "ticket_key_file"});
   reader.path(*tls, "ticket_key_file", &config->tls.ticket_key_file, false);
   reader.path(*tls, "cert", &config->tls.cert_file, true);
   reader.path(*tls, "key", &config->tls.key_file, true);
@@ -482,7 +486,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   std::vector<std::string> errors;
   GatewayConfig config;
   config.file = path;
-  std::optional<toml::table> root = parseFile(path, &errors);
+  std::optional<toml::table> root =
+      parseFile(path, &errors, "pass --config FILE or create the file");
   if (root) {
     Reader reader(path, &errors);
     reader.rejectUnknownKeys(*root, "the gateway file",
@@ -496,7 +501,13 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       std::string policy_file;
       reader.path(*policy, "file", &policy_file, true);
       if (!policy_file.empty()) {
-        config.policy = loadPolicyConfig(policy_file, &errors);
+        std::error_code ec;
+        if (!fs::exists(policy_file, ec)) {
+          reader.fail(policy->get("file"), "policy file " + policy_file +
+                                               " not found; create it or change [policy] file");
+        } else {
+          config.policy = loadPolicyConfig(policy_file, &errors);
+        }
       }
     }
   }

@@ -121,8 +121,12 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   out += " HTTP/1.1\r\n";
   std::vector<std::string> tokens = connectionTokens(request);
   for (const Header& header : request.headers) {
+    // Framing headers are rebuilt below from what the parser decided, so a
+    // "Connection: Content-Length" cannot remove the length of a body that
+    // is still forwarded.
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
-        isIdentityHeader(header.name) || equalsIgnoreCase(header.name, "X-Forwarded-For") ||
+        equalsIgnoreCase(header.name, "Content-Length") || isIdentityHeader(header.name) ||
+        equalsIgnoreCase(header.name, "X-Forwarded-For") ||
         equalsIgnoreCase(header.name, "X-Forwarded-Proto") ||
         equalsIgnoreCase(header.name, "Forwarded")) {
       continue;
@@ -131,6 +135,8 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   }
   if (request.chunked) {
     appendHeader(&out, "Transfer-Encoding", "chunked");
+  } else if (request.has_content_length) {
+    appendHeader(&out, "Content-Length", std::to_string(request.content_length));
   }
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
@@ -153,7 +159,8 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
   out += "\r\n";
   std::vector<std::string> tokens = connectionTokens(response);
   for (const Header& header : response.headers) {
-    if (isHopByHop(header.name) || isListedIn(tokens, header.name)) {
+    if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
+        equalsIgnoreCase(header.name, "Content-Length")) {
       continue;
     }
     appendHeader(&out, header.name, header.value);
@@ -171,6 +178,11 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
   }
   if (framing == ResponseFraming::Chunked) {
     appendHeader(&out, "Transfer-Encoding", "chunked");
+  } else if (response.has_content_length && !response.chunked &&
+             (framing == ResponseFraming::ContentLength || request_is_head ||
+              response.status == 304)) {
+    // HEAD and 304 responses keep the length of the body they describe.
+    appendHeader(&out, "Content-Length", std::to_string(response.content_length));
   }
   if (close && response.status >= 200) {
     appendHeader(&out, "Connection", "close");

@@ -42,6 +42,10 @@ std::string serialOf(X509* cert) {
   char* hex = BN_bn2hex(bn.get());
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
+  // BoringSSL prints lowercase; the header and logs use uppercase.
+  for (char& c : out) {
+    c = static_cast<char>(c >= 'a' && c <= 'f' ? c - 32 : c);
+  }
   return out;
 }
 
