@@ -87,6 +87,11 @@ struct GatewayConfig {
   Limits limits;
   PolicyConfig policy;
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" (key=value) or "json" (one object per line)
+  // Admin listener (plain HTTP: /metrics, /healthz, /readyz, /identities);
+  // disabled when |has_admin| is false.
+  bool has_admin = false;
+  ListenAddress admin;
 };
 
 }  // namespace gw::config

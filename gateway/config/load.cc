@@ -390,7 +390,12 @@ void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) 
   if (server == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level"});
+  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level", "log_format"});
+  if (reader.string(*server, "log_format", &config->log_format, false) &&
+      config->log_format != "text" && config->log_format != "json") {
+    reader.fail(server->get("log_format"),
+                "log_format '" + config->log_format + "' is invalid; use \"text\" or \"json\"");
+  }
   std::vector<std::string> listen;
   if (!reader.stringArray(*server, "listen", &listen) && server->get("listen") == nullptr) {
     reader.fail(server, "missing key 'listen', for example listen = [\"127.0.0.1:4443\"]");
@@ -451,6 +456,24 @@ void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfi
   }
 }
 
+void readAdmin(Reader& reader, const toml::table& root, GatewayConfig* config) {
+  const toml::table* admin = reader.table(root, "admin", false);
+  if (admin == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*admin, "[admin]", {"listen"});
+  std::string listen;
+  if (!reader.string(*admin, "listen", &listen, true)) {
+    return;
+  }
+  if (!parseListenAddress(listen, &config->admin)) {
+    reader.fail(admin->get("listen"), "invalid admin listen address '" + listen +
+                                          "'; expected HOST:PORT, for example \"127.0.0.1:9901\"");
+    return;
+  }
+  config->has_admin = true;
+}
+
 }  // namespace
 
 Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
@@ -461,7 +484,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   if (root) {
     Reader reader(path, &errors);
     reader.rejectUnknownKeys(*root, "the gateway file",
-                             {"server", "tls", "timeouts", "limits", "policy"});
+                             {"server", "tls", "timeouts", "limits", "policy", "admin"});
+    readAdmin(reader, *root, &config);
     readServer(reader, *root, &config);
     readTls(reader, *root, &config);
     readTimeoutsAndLimits(reader, *root, &config);

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/common/log.h"
+#include "gateway/common/metrics.h"
 #include "gateway/http/target.h"
 #include "gateway/proxy/server.h"
 #include "gateway/proxy/upstream_link.h"
@@ -34,6 +35,10 @@ int64_t millisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                start)
       .count();
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::string peerAddress(uv_tcp_t* tcp, std::string* out_ip) {
@@ -175,7 +180,6 @@ void ClientConnection::doHandshake() {
   tls::TlsStatus status = tls_.handshake();
   if (status == tls::TlsStatus::Failed) {
     tls::HandshakeFailure reason = tls::classifyFailure(tls_.info(), tls_.errorCode());
-    server_->stats().handshakes_failed++;
     logHandshakeRejected(tls::reasonName(reason));
     if (reason == tls::HandshakeFailure::HttpRequest) {
       // A plain HTTP client gets a plain HTTP answer it can display.
@@ -194,7 +198,6 @@ void ClientConnection::doHandshake() {
 }
 
 void ClientConnection::onHandshakeDone() {
-  server_->stats().handshakes_ok++;
   bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
   if (cert) {
     identity_ = tls::identityOf(cert.get());
@@ -205,12 +208,13 @@ void ClientConnection::onHandshakeDone() {
   if (SSL_session_reused(tls_.ssl()) &&
       (!cert || X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0)) {
     tls_.info().verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
-    server_->stats().handshakes_failed++;
     logHandshakeRejected("expired");
     closeNow();
     return;
   }
   state_ = State::Open;
+  server_->recordHandshake(nullptr, SSL_session_reused(tls_.ssl()) != 0,
+                           secondsSince(accepted_at_));
   log::debug("tls.handshake_ok",
              {{"conn", id_},
               {"peer", peer_},
@@ -232,7 +236,9 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
   policy::Identity presented;
   if (info.rejected) {
     presented = tls::identityOf(info.rejected.get());
+    server_->recordIdentity(presented, std::string("rejected:") + reason);
   }
+  server_->recordHandshake(reason, false, 0);
   log::info("tls.handshake_rejected",
             {{"conn", id_},
              {"peer", peer_},
@@ -284,7 +290,6 @@ void ClientConnection::processInput() {
 }
 
 http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
-  server_->stats().requests++;
   exchange_ = Exchange{};
   exchange_.active = true;
   exchange_.method = head.method;
@@ -321,6 +326,7 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                   {"host", host.empty() ? "-" : host},
                                   {"path", target.path},
                                   {"status", 404}});
+    exchange_.decision = "no_route";
     sendLocalReply(404, kNotFoundBody, has_body);
     return http::HeadAction::Continue;
   }
@@ -334,6 +340,7 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"rule", decision.rule},
                                 {"reason", decision.reason},
                                 {"status", 403}});
+    exchange_.decision = "deny";
     sendLocalReply(403, kForbiddenBody, has_body);
     return http::HeadAction::Continue;
   }
@@ -364,6 +371,7 @@ bool ClientConnection::adoptCurrentRuntime() {
                                           {"reason", reason},
                                           {"verify", verifyText(verify_error)},
                                           {"status", 403}});
+    exchange_.decision = "revoked";
     sendLocalReply(403, kNoLongerAcceptedBody, true);
     return false;
   }
@@ -425,6 +433,7 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   }
   const UpstreamAddress& address = found->second;
   exchange_.forwarded = true;
+  exchange_.decision = "allow";
   exchange_.request_chunked = head.chunked;
   exchange_.upstream_address = address.display;
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != address.name)) {
@@ -480,13 +489,18 @@ void ClientConnection::maybeFinishExchange() {
 }
 
 void ClientConnection::logExchange() {
+  const std::string& decision = exchange_.decision.empty() ? "bad_request" : exchange_.decision;
+  std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
+  server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
+  server_->recordIdentity(identity_, decision);
   log::info("http.request",
             {{"conn", id_},
              {"peer", peer_},
              {"cn", identity_.cn},
              {"method", exchange_.method},
              {"path", exchange_.path},
-             {"route", exchange_.route != nullptr ? exchange_.route->pattern() : "-"},
+             {"route", route},
+             {"decision", decision},
              {"upstream", exchange_.upstream_address.empty() ? "-" : exchange_.upstream_address},
              {"status", exchange_.status},
              {"bytes_out", exchange_.bytes_out},
@@ -496,6 +510,9 @@ void ClientConnection::logExchange() {
 // --- Upstream -----------------------------------------------------------------
 
 void ClientConnection::failUpstream(int status, std::string_view body, const std::string& error) {
+  if (exchange_.route != nullptr) {
+    server_->recordUpstreamResult(exchange_.route->upstream, status == 504 ? "timeout" : "error");
+  }
   log::warn("upstream.error",
             {{"conn", id_},
              {"upstream", exchange_.route != nullptr ? exchange_.route->upstream : "-"},
@@ -659,6 +676,12 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
     return;
   }
   interim_response_ = false;
+  if (exchange_.route != nullptr) {
+    server_->recordUpstreamResult(exchange_.route->upstream, nullptr);
+    metrics::registry().observe("certgate_upstream_duration_seconds",
+                                {{"upstream", exchange_.route->upstream}},
+                                secondsSince(exchange_.started));
+  }
   bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining();
   bool is_head = exchange_.method == "HEAD";
   exchange_.status = head.status;
@@ -855,7 +878,6 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
   auto* self = static_cast<ClientConnection*>(timer->data);
   switch (self->state_) {
     case State::Handshaking:
-      self->server_->stats().handshakes_failed++;
       self->logHandshakeRejected("handshake_timeout");
       self->closeNow();
       break;

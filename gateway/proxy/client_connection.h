@@ -71,6 +71,7 @@ class ClientConnection : public http::ParserHandler {
     int version_minor = 1;
     bool keep_alive = true;
     bool forwarded = false;
+    std::string decision;  // allow, deny, no_route, revoked; empty for a bad request
     bool request_chunked = false;
     std::string upstream_address;
     bool request_complete = false;

@@ -10,6 +10,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/tls/peer_identity.h"
+
 namespace gw::tls {
 namespace {
 
@@ -204,6 +206,26 @@ int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx) {
   int ok = X509_verify_cert(store_ctx.get());
   ERR_clear_error();
   return ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store_ctx.get());
+}
+
+std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& config) {
+  std::vector<CertificateExpiry> out;
+  auto add = [&out](const std::string& file, const char* role, bool first_only) {
+    auto certs = readCertificates(file, role);
+    if (!certs) {
+      return;
+    }
+    for (auto& cert : *certs) {
+      policy::Identity identity = identityOf(cert.get());
+      out.push_back({role, identity.subject, identity.not_after});
+      if (first_only) {
+        break;
+      }
+    }
+  };
+  add(config.cert_file, "server", true);
+  add(config.client_ca_file, "client_ca", false);
+  return out;
 }
 
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info) {

@@ -6,6 +6,9 @@
 // it against the CA.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <openssl/ssl.h>
 
 #include "gateway/common/result.h"
@@ -40,6 +43,19 @@ int reverifyPeer(SSL* ssl, SSL_CTX* ctx);
 // null) against the trust settings of |ctx| for client authentication, as
 // the handshake would. It returns X509_V_OK or the X509_V_ERR_* code.
 int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx);
+
+// CertificateExpiry names one certificate the gateway relies on and when it
+// expires, for metrics and start-up warnings.
+struct CertificateExpiry {
+  std::string role;       // "server" or "client_ca"
+  std::string subject;    // RFC 4514
+  std::string not_after;  // RFC 3339, UTC
+};
+
+// certificateExpiries lists the server certificate and every client CA
+// certificate named in |config|. Unreadable files give no entries; the
+// context builder reports those.
+std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& config);
 
 // attachTlsInfo makes |info| available to the callbacks for |ssl|. |info|
 // is borrowed and must outlive the handshake.
