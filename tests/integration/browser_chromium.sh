@@ -68,6 +68,9 @@ done
 GATEWAY_PORT=$(free_port)
 UPSTREAM_PORT=$(free_port)
 write_demo_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$UPSTREAM_PORT"
+# write_demo_config keeps the shipped admin listener, 127.0.0.1:9901, where a
+# running demo gateway may already listen.
+sed -i "s#127\.0\.0\.1:9901#127.0.0.1:$(free_port)#" "$WORK/conf/gateway.toml"
 start_process upstream-demo "$WORK/upstream.log" "listening" \
   "$UPSTREAM_DEMO_BIN" --listen "127.0.0.1:$UPSTREAM_PORT"
 start_process certgate "$WORK/gateway.log" "certgate listening" \
