@@ -24,7 +24,7 @@ if [[ $(id -u) -ne 0 && ! -w $POLICY_DIR ]]; then
   exit 0
 fi
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" || exit 1
 
 for tool in certutil pk12util; do
   if ! command -v "$tool" >/dev/null 2>&1; then
