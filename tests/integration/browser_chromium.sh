@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The demo web app opened in headless Chromium, set up the way docs/browser.md
-# describes for Linux: the client certificate imported into an NSS database,
-# the demo CA trusted for SSL, and a managed policy that picks the
+# The demo web app opened in headless Chromium, set up as docs/browser.md
+# describes for Linux. The client certificate is imported into an NSS
+# database, the demo CA is trusted for SSL, and a managed policy picks the
 # certificate without a picker dialog. good-client sees the greeting,
 # second-client sees the gateway's 403 page, and a browser without a client
 # certificate is rejected in the TLS handshake.
