@@ -35,9 +35,11 @@ done
 
 POLICY_FILE=
 CHROMIUM_PGID=
+CREATED_POLICY_DIRS=()
 
-# Remove the policy file and stop a Chromium that is still running, then
-# run common.sh's cleanup (servers and $WORK).
+# Stop a Chromium that is still running, remove the policy file and the
+# policy directories this run created, then run common.sh's cleanup
+# (servers and $WORK).
 cleanup_browser() {
   if [[ -n $CHROMIUM_PGID ]]; then
     kill -- "-$CHROMIUM_PGID" 2>/dev/null
@@ -45,6 +47,12 @@ cleanup_browser() {
   if [[ -n $POLICY_FILE ]]; then
     rm -f "$POLICY_FILE"
   fi
+  # rmdir removes only the directories that are still empty, so files that
+  # another run wrote in the meantime keep their directory.
+  local dir
+  for dir in "${CREATED_POLICY_DIRS[@]}"; do
+    rmdir "$dir" 2>/dev/null
+  done
   cleanup
 }
 trap cleanup_browser EXIT
@@ -89,6 +97,11 @@ expect_contains "curl as good-client gets the greeting" "$page" "Hello, good-cli
 # The URLBlocklist entry is a probe: a blocked URL fails with
 # ERR_BLOCKED_BY_ADMINISTRATOR only if Chromium has read this file.
 PROBE_URL=file:///certgate-policy-probe
+for dir in "$POLICY_DIR" "$(dirname "$POLICY_DIR")"; do
+  if [[ ! -d $dir ]]; then
+    CREATED_POLICY_DIRS+=("$dir")
+  fi
+done
 mkdir -p "$POLICY_DIR"
 POLICY_FILE=$(mktemp "$POLICY_DIR/certgate-test-XXXXXX.json") || {
   POLICY_FILE=
