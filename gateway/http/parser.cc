@@ -50,6 +50,10 @@ struct ParserCallbacks {
   // the name is not a valid token.
   static bool flushHeader(Parser::Impl& s) {
     if (s.in_value || !s.field.empty()) {
+      if (s.field.empty()) {
+        s.handler_error = "empty header name";
+        return false;
+      }
       for (unsigned char c : s.field) {
         if (!isTokenChar(c)) {
           s.handler_error = "invalid character in header name";

@@ -507,3 +507,25 @@ TEST_SUITE("http.Parser") {
     CHECK(handler.completed == 0);
   }
 }
+
+TEST_SUITE("http parser header names") {
+  TEST_CASE("empty header name is rejected") {
+    struct Recorder : gw::http::ParserHandler {
+      int heads = 0;
+      gw::http::HeadAction onHead(gw::http::MessageHead&) override {
+        heads++;
+        return gw::http::HeadAction::Continue;
+      }
+      void onBody(std::string_view) override {}
+      void onMessageComplete() override {}
+    } handler;
+    gw::http::Parser parser(gw::http::MessageKind::Request, &handler, 16 * 1024);
+
+    gw::http::FeedResult result =
+        parser.feed("GET / HTTP/1.1\r\nHost: a\r\n: no-name\r\n\r\n");
+
+    CHECK(result.status == gw::http::ParseStatus::Error);
+    CHECK(parser.errorReason() == "empty header name");
+    CHECK(handler.heads == 0);
+  }
+}
