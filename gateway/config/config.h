@@ -40,13 +40,15 @@ struct Timeouts {
 
 struct Limits {
   uint32_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 4ull << 30;  // request body; larger ones get 413
   uint32_t max_connections = 10'000;
 };
 
 struct UpstreamConfig {
   std::string name;
-  std::string host;
+  std::string host;  // the first address, for single-address upstreams
   uint16_t port = 0;
+  std::vector<ListenAddress> addresses;  // balanced round robin
 };
 
 // RuleConfig is one allow or deny rule: certificate fields and the values

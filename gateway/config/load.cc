@@ -175,22 +175,37 @@ void readUpstreams(Reader& reader, const toml::table& root, PolicyConfig* policy
     const toml::table* table = node.as_table();
     std::string label = "[upstreams." + std::string(name.str()) + "]";
     if (table == nullptr) {
-      reader.fail(&node, label + " must be a table with an 'address' key");
+      reader.fail(&node, label + " must be a table with an 'address' or 'addresses' key");
       continue;
     }
-    reader.rejectUnknownKeys(*table, label, {"address"});
+    reader.rejectUnknownKeys(*table, label, {"address", "addresses"});
     UpstreamConfig upstream;
     upstream.name = std::string(name.str());
-    std::string address;
-    if (reader.string(*table, "address", &address, true)) {
+    std::vector<std::string> addresses;
+    std::string single;
+    bool has_single = reader.string(*table, "address", &single, false);
+    bool has_list = reader.stringArray(*table, "addresses", &addresses);
+    if (has_single) {
+      addresses.insert(addresses.begin(), single);
+    }
+    if (table->get("address") != nullptr && table->get("addresses") != nullptr) {
+      reader.fail(table, label + " has both 'address' and 'addresses'; keep one");
+    } else if (addresses.empty() && (has_single || has_list || table->get("address") == nullptr)) {
+      reader.fail(table, label + " needs an address, for example address = \"127.0.0.1:8080\"");
+    }
+    for (const std::string& address : addresses) {
       ListenAddress parsed;
       if (!parseListenAddress(address, &parsed) || parsed.port == 0) {
-        reader.fail(table->get("address"), "invalid upstream address '" + address +
-                                               "'; expected HOST:PORT, for example " +
-                                               "\"127.0.0.1:8080\"");
+        const toml::node* where = table->get(has_single ? "address" : "addresses");
+        reader.fail(where, "invalid upstream address '" + address +
+                               "'; expected HOST:PORT, for example \"127.0.0.1:8080\"");
+        continue;
       }
-      upstream.host = parsed.host;
-      upstream.port = parsed.port;
+      upstream.addresses.push_back(parsed);
+    }
+    if (!upstream.addresses.empty()) {
+      upstream.host = upstream.addresses[0].host;
+      upstream.port = upstream.addresses[0].port;
     }
     policy->upstreams.push_back(std::move(upstream));
   }
@@ -454,7 +469,15 @@ void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfi
     reader.milliseconds(*timeouts, "upstream_response_ms", &config->timeouts.upstream_response_ms);
   }
   if (const toml::table* limits = reader.table(root, "limits", false)) {
-    reader.rejectUnknownKeys(*limits, "[limits]", {"max_header_bytes", "max_connections"});
+    reader.rejectUnknownKeys(*limits, "[limits]",
+                             {"max_header_bytes", "max_connections", "max_body_bytes"});
+    if (const toml::node* node = limits->get("max_body_bytes")) {
+      if (!node->is_integer() || node->as_integer()->get() < 0) {
+        reader.fail(node, "'max_body_bytes' must be a non-negative integer (bytes)");
+      } else {
+        config->limits.max_body_bytes = static_cast<uint64_t>(node->as_integer()->get());
+      }
+    }
     reader.unsignedInteger(*limits, "max_header_bytes", &config->limits.max_header_bytes, 1024,
                            1024 * 1024);
     reader.unsignedInteger(*limits, "max_connections", &config->limits.max_connections, 1,

@@ -310,6 +310,16 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   if (!adoptCurrentRuntime()) {
     return http::HeadAction::Continue;
   }
+  uint64_t max_body = runtime_->config.limits.max_body_bytes;
+  if (head.has_content_length && head.content_length > max_body) {
+    log::info("http.body_too_large", {{"conn", id_},
+                                      {"cn", identity_.cn},
+                                      {"content_length", head.content_length},
+                                      {"max_body_bytes", max_body},
+                                      {"status", 413}});
+    sendLocalReply(413, "Content too large: the request body exceeds the gateway's limit\n", true);
+    return http::HeadAction::Continue;
+  }
   http::TargetCheck target = http::checkTarget(head.target);
   if (!target.ok) {
     exchange_.path = head.target;
@@ -424,6 +434,21 @@ void ClientConnection::onBody(std::string_view data) {
     return;  // the request was answered locally; its body is discarded
   }
   exchange_.bytes_in += data.size();
+  if (exchange_.bytes_in > runtime_->config.limits.max_body_bytes) {
+    // A chunked body grew past the limit after forwarding began.
+    log::info(
+        "http.body_too_large",
+        {{"conn", id_}, {"cn", identity_.cn}, {"bytes_in", exchange_.bytes_in}, {"status", 413}});
+    if (exchange_.response_started) {
+      closeNow();
+    } else {
+      detachUpstream();
+      exchange_.forwarded = false;
+      sendLocalReply(413, "Content too large: the request body exceeds the gateway's limit\n",
+                     true);
+    }
+    return;
+  }
   upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
   updateClientReading();
 }
@@ -436,36 +461,77 @@ void ClientConnection::onMessageComplete() {
 }
 
 void ClientConnection::forward(const http::MessageHead& head, const policy::Route& route) {
-  auto found = runtime_->upstreams.find(route.upstream);
-  if (found == runtime_->upstreams.end()) {
-    failUpstream(502, "Bad gateway: upstream not configured\n", "unknown upstream");
-    return;
-  }
-  const UpstreamAddress& address = found->second;
   exchange_.forwarded = true;
   exchange_.decision = "allow";
   exchange_.request_chunked = head.chunked;
-  exchange_.upstream_address = address.display;
-  if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != address.name)) {
+  exchange_.upstream_name = route.upstream;
+  // Only a request without a body whose method is idempotent may be sent
+  // again after a kept-alive upstream connection turns out to be closed.
+  exchange_.retryable = !head.chunked && head.content_length == 0 &&
+                        (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
+  http::ForwardedFor forwarded{peer_ip_};
+  exchange_.upstream_head = http::buildUpstreamRequestHead(head, identity_, forwarded);
+  if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     detachUpstream();
   }
-  if (upstream_ == nullptr) {
-    int error = 0;
-    upstream_ = UpstreamLink::create(server_->loop(), this, address, &response_handler_,
-                                     runtime_->config.limits.max_header_bytes, &error);
-    if (upstream_ == nullptr) {
-      failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
-      return;
-    }
-    armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
-  } else {
+  if (upstream_ != nullptr) {
+    exchange_.reused_link = true;
+    exchange_.upstream_address = upstream_->address;
     upstream_->parser.resume();
+    upstream_->idle = false;
     armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+  } else if (!connectUpstream()) {
+    return;
+  }
+  upstream_->send(exchange_.upstream_head);
+  setUpstreamReading(client_pending_bytes_ < kHighWater);
+}
+
+bool ClientConnection::connectUpstream() {
+  auto found = runtime_->upstreams.find(exchange_.upstream_name);
+  const UpstreamAddress* address = found == runtime_->upstreams.end()
+                                       ? nullptr
+                                       : server_->pickAddress(found->second, exchange_.tried);
+  if (address == nullptr) {
+    failUpstream(502, "Bad gateway: upstream unavailable\n",
+                 found == runtime_->upstreams.end() ? "unknown upstream" : "no address left");
+    return false;
+  }
+  exchange_.tried.push_back(address->display);
+  exchange_.upstream_address = address->display;
+  int error = 0;
+  upstream_ = UpstreamLink::create(server_->loop(), this, *address, &response_handler_,
+                                   runtime_->config.limits.max_header_bytes, &error);
+  if (upstream_ == nullptr) {
+    server_->markAddress(address->display, false);
+    failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
+    return false;
   }
   upstream_->idle = false;
-  http::ForwardedFor forwarded{peer_ip_};
-  upstream_->send(http::buildUpstreamRequestHead(head, identity_, forwarded));
-  setUpstreamReading(client_pending_bytes_ < kHighWater);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
+  return true;
+}
+
+// retryUpstream moves the request to another connection. It is safe when
+// no byte reached the upstream (a failed connect: the bytes are still
+// queued) or when a retryable request found a kept-alive connection closed.
+bool ClientConnection::retryUpstream(const std::string& error) {
+  std::string pending = upstream_ != nullptr ? upstream_->takeQueued() : std::string();
+  bool connect_failed = upstream_ != nullptr && !upstream_->connected;
+  if (!connect_failed) {
+    pending = exchange_.upstream_head;
+  }
+  log::info("upstream.retry", {{"conn", id_},
+                               {"upstream", exchange_.upstream_name},
+                               {"address", exchange_.upstream_address},
+                               {"error", error}});
+  detachUpstream();
+  exchange_.reused_link = false;
+  if (!connectUpstream()) {
+    return true;  // connectUpstream replied with 502
+  }
+  upstream_->send(std::move(pending));
+  return true;
 }
 
 void ClientConnection::sendLocalReply(int status, std::string_view body, bool close) {
@@ -540,6 +606,9 @@ void ClientConnection::failUpstream(int status, std::string_view body, const std
   if (exchange_.route != nullptr) {
     server_->recordUpstreamResult(exchange_.route->upstream, status == 504 ? "timeout" : "error");
   }
+  if (upstream_ != nullptr && !upstream_->connected) {
+    server_->markAddress(upstream_->address, false);
+  }
   log::warn("upstream.error",
             {{"conn", id_},
              {"upstream", exchange_.route != nullptr ? exchange_.route->upstream : "-"},
@@ -565,7 +634,12 @@ void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
   if (link != upstream_) {
     return;
   }
+  server_->markAddress(link->address, status == 0);
   if (status != 0) {
+    if (hasUntriedAddress()) {
+      retryUpstream(uv_strerror(status));
+      return;
+    }
     failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(status));
     return;
   }
@@ -639,6 +713,12 @@ void ClientConnection::onUpstreamEof(UpstreamLink* link, int status) {
     detachUpstream();  // the upstream closed a kept-alive connection
     return;
   }
+  if (exchange_.reused_link && exchange_.retryable && !exchange_.response_started &&
+      !link->parser.inMessage()) {
+    // The upstream closed the kept-alive connection as the request went out.
+    retryUpstream(status == UV_EOF ? "kept-alive connection closed" : uv_strerror(status));
+    return;
+  }
   if (status == UV_EOF && exchange_.response_started &&
       link->parser.finish() == http::ParseStatus::Ok && exchange_.response_complete) {
     // The body ran until the upstream closed the connection.
@@ -663,8 +743,21 @@ void ClientConnection::onUpstreamTimer(uv_timer_t* timer) {
     return;
   }
   bool connecting = !self->upstream_->connected;
+  if (connecting) {
+    self->server_->markAddress(self->upstream_->address, false);
+    if (self->hasUntriedAddress()) {
+      self->retryUpstream("connect timed out");
+      return;
+    }
+  }
   self->failUpstream(504, "Gateway timeout: upstream did not respond in time\n",
                      connecting ? "connect timed out" : "response timed out");
+}
+
+bool ClientConnection::hasUntriedAddress() const {
+  auto found = runtime_->upstreams.find(exchange_.upstream_name);
+  return found != runtime_->upstreams.end() &&
+         exchange_.tried.size() < found->second.addresses.size();
 }
 
 void ClientConnection::detachUpstream() {

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <uv.h>
 
@@ -73,7 +74,12 @@ class ClientConnection : public http::ParserHandler {
     bool forwarded = false;
     std::string decision;  // allow, deny, no_route, revoked; empty for a bad request
     bool request_chunked = false;
+    std::string upstream_name;
     std::string upstream_address;
+    std::string upstream_head;       // kept for a retry
+    std::vector<std::string> tried;  // addresses tried for this request
+    bool reused_link = false;        // sent on a kept-alive upstream connection
+    bool retryable = false;          // idempotent and without a body
     bool request_complete = false;
     bool response_started = false;
     bool response_complete = false;
@@ -120,6 +126,9 @@ class ClientConnection : public http::ParserHandler {
   bool adoptCurrentRuntime();
   bool checkHost(const http::MessageHead& head, std::string* out_host);
   void forward(const http::MessageHead& head, const policy::Route& route);
+  bool connectUpstream();
+  bool retryUpstream(const std::string& error);
+  bool hasUntriedAddress() const;
   void sendLocalReply(int status, std::string_view body, bool close);
   void failUpstream(int status, std::string_view body, const std::string& error);
 
