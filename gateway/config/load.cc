@@ -301,11 +301,52 @@ void readRules(Reader& reader, const toml::table& route, std::string_view key,
   }
 }
 
+bool isHeaderName(const std::string& name) {
+  for (char c : name) {
+    bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void readHeaderNames(Reader& reader, const toml::table& route, IdentityHeaderNames* out) {
+  const toml::table* headers = reader.table(route, "headers", false);
+  if (headers == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*headers, "route headers",
+                           {"cn", "subject", "issuer", "serial", "fingerprint", "sans", "not_after",
+                            "client_cert", "client_cert_chain"});
+  std::pair<const char*, std::string*> fields[] = {
+      {"cn", &out->cn},
+      {"subject", &out->subject},
+      {"issuer", &out->issuer},
+      {"serial", &out->serial},
+      {"fingerprint", &out->fingerprint},
+      {"sans", &out->sans},
+      {"not_after", &out->not_after},
+      {"client_cert", &out->client_cert},
+      {"client_cert_chain", &out->client_cert_chain},
+  };
+  for (auto& [key, target] : fields) {
+    if (reader.string(*headers, key, target, false) && !isHeaderName(*target)) {
+      reader.fail(headers->get(key), "header name '" + *target +
+                                         "' is invalid; use letters, digits and '-', or \"\" "
+                                         "to leave the header out");
+    }
+  }
+}
+
 void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   RouteConfig route;
   route.source = reader.file() + ":" + std::to_string(table.source().begin.line);
-  reader.rejectUnknownKeys(table, "[[routes]]",
-                           {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny"});
+  reader.rejectUnknownKeys(
+      table, "[[routes]]",
+      {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny", "headers"});
+  readHeaderNames(reader, table, &route.headers);
   if (reader.string(table, "host", &route.host, false)) {
     for (char& c : route.host) {
       c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);

@@ -77,23 +77,53 @@ bool responseHasBody(const MessageHead& response, bool request_is_head) {
 
 }  // namespace
 
-bool isIdentityHeader(std::string_view name) {
-  static constexpr std::string_view kPrefix = "x-client-";
-  if (name.size() < kPrefix.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < kPrefix.size(); i++) {
-    char c = name[i];
+namespace {
+
+// normalizedName lowercases |name| and reads '_' as '-'.
+std::string normalizedName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c + 32);
     } else if (c == '_') {
       c = '-';
     }
-    if (c != kPrefix[i]) {
-      return false;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool isIdentityHeader(std::string_view name) {
+  std::string normalized = normalizedName(name);
+  return normalized.starts_with("x-client-") || normalized == "client-cert" ||
+         normalized == "client-cert-chain";
+}
+
+bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names) {
+  std::string normalized = normalizedName(name);
+  for (const std::string* configured :
+       {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
+        &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+    if (!configured->empty() && normalizedName(*configured) == normalized) {
+      return true;
     }
   }
-  return true;
+  return false;
+}
+
+std::string sanList(const policy::Identity& identity) {
+  std::string out;
+  auto add = [&out](const char* type, const std::vector<std::string>& values) {
+    for (const std::string& value : values) {
+      out += (out.empty() ? "" : ", ") + std::string(type) + ":" + value;
+    }
+  };
+  add("DNS", identity.dns);
+  add("URI", identity.uri);
+  add("email", identity.email);
+  add("IP", identity.ip);
+  return out;
 }
 
 std::string encodeHeaderValue(std::string_view value) {
@@ -113,6 +143,12 @@ std::string encodeHeaderValue(std::string_view value) {
 
 std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
                                      const ForwardedFor& forwarded) {
+  return buildUpstreamRequestHead(request, identity, forwarded, config::IdentityHeaderNames{});
+}
+
+std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
+                                     const ForwardedFor& forwarded,
+                                     const config::IdentityHeaderNames& names) {
   std::string out;
   out.reserve(512);
   out += request.method;
@@ -126,6 +162,7 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
     // is still forwarded.
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
         equalsIgnoreCase(header.name, "Content-Length") || isIdentityHeader(header.name) ||
+        isConfiguredIdentityHeader(header.name, names) ||
         equalsIgnoreCase(header.name, "X-Forwarded-For") ||
         equalsIgnoreCase(header.name, "X-Forwarded-Proto") ||
         equalsIgnoreCase(header.name, "Forwarded")) {
@@ -140,11 +177,32 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   }
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
-  appendHeader(&out, kClientCnHeader, encodeHeaderValue(identity.cn));
-  appendHeader(&out, kClientSubjectHeader, encodeHeaderValue(identity.subject));
-  appendHeader(&out, kClientIssuerHeader, encodeHeaderValue(identity.issuer));
-  appendHeader(&out, kClientSerialHeader, encodeHeaderValue(identity.serial_hex));
-  appendHeader(&out, kClientFingerprintHeader, encodeHeaderValue(identity.fingerprint_sha256));
+  std::pair<const std::string*, std::string> values[] = {
+      {&names.cn, identity.cn},
+      {&names.subject, identity.subject},
+      {&names.issuer, identity.issuer},
+      {&names.serial, identity.serial_hex},
+      {&names.fingerprint, identity.fingerprint_sha256},
+      {&names.sans, sanList(identity)},
+      {&names.not_after, identity.not_after},
+  };
+  for (const auto& [name, value] : values) {
+    if (!name->empty()) {
+      appendHeader(&out, *name, encodeHeaderValue(value));
+    }
+  }
+  // RFC 9440: a byte sequence (RFC 8941), the DER certificate in base64
+  // between colons; the chain is a list of them.
+  if (!names.client_cert.empty() && !identity.cert_base64.empty()) {
+    appendHeader(&out, names.client_cert, ":" + identity.cert_base64 + ":");
+  }
+  if (!names.client_cert_chain.empty() && !identity.chain_base64.empty()) {
+    std::string chain;
+    for (const std::string& cert : identity.chain_base64) {
+      chain += (chain.empty() ? ":" : ", :") + cert + ":";
+    }
+    appendHeader(&out, names.client_cert_chain, chain);
+  }
   out += "\r\n";
   return out;
 }

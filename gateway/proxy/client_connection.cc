@@ -201,6 +201,14 @@ void ClientConnection::onHandshakeDone() {
   bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
   if (cert) {
     identity_ = tls::identityOf(cert.get());
+    // The intermediates the client sent, for the RFC 9440 chain header.
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_.ssl());
+    for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); i++) {
+      X509* member = sk_X509_value(chain, i);
+      if (X509_cmp(member, cert.get()) != 0) {
+        identity_.chain_base64.push_back(tls::base64Der(member));
+      }
+    }
   }
   // A resumed session skips certificate verification, and its ticket can
   // outlive the certificate. Reload changes the ticket keys, so CRL and CA
@@ -470,7 +478,8 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   exchange_.retryable = !head.chunked && head.content_length == 0 &&
                         (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
   http::ForwardedFor forwarded{peer_ip_};
-  exchange_.upstream_head = http::buildUpstreamRequestHead(head, identity_, forwarded);
+  exchange_.upstream_head =
+      http::buildUpstreamRequestHead(head, identity_, forwarded, route.headers);
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     detachUpstream();
   }
