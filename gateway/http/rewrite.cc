@@ -52,6 +52,10 @@ std::vector<std::string> connectionTokens(const MessageHead& head) {
 }
 
 bool isListedIn(const std::vector<std::string>& tokens, std::string_view name) {
+  // "Connection: Host" must not take the Host header away from the upstream.
+  if (equalsIgnoreCase(name, "Host")) {
+    return false;
+  }
   for (const std::string& token : tokens) {
     if (equalsIgnoreCase(token, name)) {
       return true;
@@ -177,6 +181,11 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   }
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
+  // RFC 7239: IPv6 addresses go in brackets inside a quoted string.
+  bool v6 = forwarded.client_ip.find(':') != std::string::npos;
+  appendHeader(&out, "Forwarded",
+               v6 ? "for=\"[" + forwarded.client_ip + "]\";proto=https"
+                  : "for=" + forwarded.client_ip + ";proto=https");
   std::pair<const std::string*, std::string> values[] = {
       {&names.cn, identity.cn},
       {&names.subject, identity.subject},

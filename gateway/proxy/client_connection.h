@@ -67,6 +67,7 @@ class ClientConnection : public http::ParserHandler {
   // Exchange is the request in progress and how far its response got.
   struct Exchange {
     bool active = false;
+    bool logged = false;
     std::string method;
     std::string path;
     int version_minor = 1;
@@ -121,10 +122,11 @@ class ClientConnection : public http::ParserHandler {
 
   void processInput();
   void maybeFinishExchange();
-  void logExchange();
+  void logExchange(const char* outcome = "complete");
 
   bool adoptCurrentRuntime();
   bool checkHost(const http::MessageHead& head, std::string* out_host);
+  bool checkFraming(const http::MessageHead& head);
   void forward(const http::MessageHead& head, const policy::Route& route);
   bool connectUpstream();
   bool retryUpstream(const std::string& error);
@@ -169,13 +171,15 @@ class ClientConnection : public http::ParserHandler {
   std::string input_;  // decrypted bytes not yet parsed
   Exchange exchange_;
   bool close_after_exchange_ = false;
+  bool header_timer_armed_ = false;
 
   ResponseHandler response_handler_;
   bool interim_response_ = false;  // the response being parsed is 1xx
   bool interim_complete_ = false;  // a 1xx response just ended
   bool upstream_keep_alive_ = true;
-  UpstreamLink* upstream_ = nullptr;  // owned until detached; freed in its close callback
-  size_t client_pending_bytes_ = 0;   // written to the client socket, not yet sent
+  std::string upstream_protocol_error_;  // set when the response head is rejected
+  UpstreamLink* upstream_ = nullptr;     // owned until detached; freed in its close callback
+  size_t client_pending_bytes_ = 0;      // written to the client socket, not yet sent
 };
 
 }  // namespace gw::proxy

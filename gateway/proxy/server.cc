@@ -251,14 +251,19 @@ void Server::recordIdentity(const policy::Identity& identity, const std::string&
 }
 
 void Server::recordUpstreamResult(const std::string& upstream, const char* error_kind) {
-  bool healthy = error_kind == nullptr;
+  // One failed exchange can be one client's doing; three in a row without
+  // a success mark the upstream unhealthy for /readyz.
+  constexpr int kFailuresUntilUnhealthy = 3;
+  int& failures = upstream_failures_[upstream];
+  failures = error_kind == nullptr ? 0 : failures + 1;
+  bool healthy = failures < kFailuresUntilUnhealthy;
   auto [entry, inserted] = upstream_healthy_.emplace(upstream, healthy);
   if (!inserted && entry->second != healthy) {
     log::warn("upstream.health_changed",
               {{"upstream", upstream}, {"healthy", healthy ? "true" : "false"}});
   }
   entry->second = healthy;
-  if (!healthy) {
+  if (error_kind != nullptr) {
     metrics::registry().increment("certgate_upstream_errors_total",
                                   {{"upstream", upstream}, {"kind", error_kind}});
   }
@@ -330,7 +335,7 @@ bool Server::ready(std::string* out_reason) const {
   }
   for (const auto& [upstream, healthy] : upstream_healthy_) {
     if (!healthy) {
-      *out_reason = "upstream " + upstream + " failed its last request";
+      *out_reason = "upstream " + upstream + " failed its last 3 requests";
       return false;
     }
   }

@@ -113,8 +113,9 @@ class Server {
   ServerStats stats_;
   IdentityInventory inventory_;
   std::map<std::string, bool> upstream_healthy_;
-  std::map<std::string, size_t> next_address_;  // round-robin position per upstream
-  std::map<std::string, time_t> down_until_;    // per address display
+  std::map<std::string, int> upstream_failures_;  // consecutive failed exchanges
+  std::map<std::string, size_t> next_address_;    // round-robin position per upstream
+  std::map<std::string, time_t> down_until_;      // per address display
   struct RejectionCount {
     uint64_t count = 0;
     uint64_t logged_at = 0;

@@ -521,8 +521,7 @@ TEST_SUITE("http parser header names") {
     } handler;
     gw::http::Parser parser(gw::http::MessageKind::Request, &handler, 16 * 1024);
 
-    gw::http::FeedResult result =
-        parser.feed("GET / HTTP/1.1\r\nHost: a\r\n: no-name\r\n\r\n");
+    gw::http::FeedResult result = parser.feed("GET / HTTP/1.1\r\nHost: a\r\n: no-name\r\n\r\n");
 
     CHECK(result.status == gw::http::ParseStatus::Error);
     CHECK(parser.errorReason() == "empty header name");

@@ -316,7 +316,14 @@ TEST_SUITE("http.buildUpstreamRequestHead") {
 
     CHECK(valuesOf(head, "X-Forwarded-For") == "[192.0.2.7]");
     CHECK(valuesOf(head, "X-Forwarded-Proto") == "[https]");
-    CHECK(valuesOf(head, "Forwarded").empty());
+    CHECK(valuesOf(head, "Forwarded") == "[for=192.0.2.7;proto=https]");
+  }
+
+  TEST_CASE("Forwarded quotes an IPv6 client") {
+    MessageHead request = getRequest({});
+    SerializedHead head =
+        splitHead(buildUpstreamRequestHead(request, demoIdentity(), ForwardedFor{"::1"}));
+    CHECK(valuesOf(head, "Forwarded") == "[for=\"[::1]\";proto=https]");
   }
 
   TEST_CASE("chunked request keeps one Transfer-Encoding") {
