@@ -9,7 +9,7 @@ scripts/install-deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-# The demo uses fixed ports; say which one is taken rather than fail later.
+# The demo uses fixed ports, so name a busy one now rather than fail later.
 for port in 4443 8080 9901; do
   if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
     echo "demo: port $port on 127.0.0.1 is already in use (4443 gateway, 8080 demo" \

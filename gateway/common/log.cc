@@ -31,7 +31,14 @@ const char* levelName(Level level) {
 size_t utf8SequenceLength(std::string_view value, size_t i) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(value[k]); };
   unsigned char lead = byte(i);
-  size_t len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+  size_t len = 0;
+  if (lead >= 0xf0) {
+    len = 4;
+  } else if (lead >= 0xe0) {
+    len = 3;
+  } else if (lead >= 0xc2) {
+    len = 2;
+  }
   if (len == 0 || lead > 0xf4 || i + len > value.size()) {
     return 0;
   }

@@ -66,7 +66,7 @@ class Parser {
   // resume continues after a Paused result.
   void resume();
 
-  // finish tells the parser the peer closed the connection. It completes a
+  // finish reports to the parser that the peer closed the connection. It completes a
   // response whose body runs until the connection closes, and returns Error
   // if the connection closed in the middle of a message.
   ParseStatus finish();

@@ -53,7 +53,7 @@ std::string sanList(const policy::Identity& identity);
 // (ignoring case, '_' read as '-').
 bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names);
 
-// ResponseFraming says how the gateway frames a response body it relays.
+// ResponseFraming is how the gateway frames a response body it relays.
 enum class ResponseFraming {
   None,           // no body (HEAD, 1xx, 204, 304)
   ContentLength,  // as the upstream sent it

@@ -15,7 +15,7 @@
 
 namespace gw::policy {
 
-// Identity is what the gateway knows about a client from its verified
+// Identity is the client's identity as read from its verified
 // certificate. Every field comes from parsed certificate data.
 struct Identity {
   // cn is the subject's commonName. It is empty when the subject has none,
@@ -40,10 +40,10 @@ struct Identity {
 
 enum class Field { Cn, O, Ou, Dns, Uri, Email, Ip, Issuer, Fingerprint };
 
-// Condition compares one certificate field with one value. Values are exact
-// (dns and email ignore case); the only globs are a leading "*." in dns,
-// which matches exactly one label, and a trailing "/*" in uri, which
-// matches anything below that path.
+// Condition compares one certificate field with one value. Values are
+// exact, except that dns and email ignore case. The only globs are a
+// leading "*." in dns, which matches exactly one label, and a trailing "/*"
+// in uri, which matches anything below that path.
 struct Condition {
   Field field;
   std::string value;

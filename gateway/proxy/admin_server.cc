@@ -9,8 +9,8 @@ namespace gw::proxy {
 namespace {
 
 constexpr size_t kMaxAdminHeaderBytes = 8192;
-// An admin client gets this long to send its request, and at most this many
-// admin connections are open at once; more are closed on accept.
+// An admin client has kAdminTimeoutMs to send its request. At most
+// kMaxAdminConnections are open at once, and more are closed on accept.
 constexpr uint64_t kAdminTimeoutMs = 5000;
 constexpr int kMaxAdminConnections = 64;
 int g_admin_connections = 0;
@@ -22,7 +22,7 @@ std::string response(int status, const char* content_type, const std::string& bo
          "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + body;
 }
 
-// AdminConnection reads one request, answers it and closes. It deletes
+// AdminConnection reads one request, replies and closes. It deletes
 // itself in the close callback.
 class AdminConnection : public http::ParserHandler {
  public:

@@ -182,7 +182,7 @@ void ClientConnection::doHandshake() {
     tls::HandshakeFailure reason = tls::classifyFailure(tls_.info(), tls_.errorCode());
     logHandshakeRejected(tls::reasonName(reason));
     if (reason == tls::HandshakeFailure::HttpRequest) {
-      // A plain HTTP client gets a plain HTTP answer it can display.
+      // A plain HTTP client gets a plain HTTP reply it can display.
       writeRaw(http::buildLocalReply(
           400, "This port expects HTTPS with a client certificate; use https://\n", true));
     } else {
@@ -501,7 +501,7 @@ bool ClientConnection::checkFraming(const http::MessageHead& head) {
 
 void ClientConnection::onBody(std::string_view data) {
   if (!exchange_.forwarded || upstream_ == nullptr) {
-    return;  // the request was answered locally; its body is discarded
+    return;  // the request got a local reply, so its body is discarded
   }
   exchange_.bytes_in += data.size();
   if (exchange_.bytes_in > runtime_->config.limits.max_body_bytes) {
@@ -769,7 +769,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
 
 void ClientConnection::afterResponse() {
   if (!exchange_.request_complete) {
-    // The upstream answered before the request body ended. The rest of the
+    // The upstream replied before the request body ended. The rest of the
     // body has nowhere to go, so the connection ends with this response.
     close_after_exchange_ = true;
     closeAfterFlush(true);

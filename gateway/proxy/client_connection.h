@@ -42,7 +42,7 @@ class ClientConnection : public http::ParserHandler {
   // handshake. On failure the connection closes itself.
   void start(uv_stream_t* listener);
 
-  // drain asks the connection to close once its current exchange is done.
+  // drain makes the connection close once its current exchange is done.
   void drain();
 
   // closeNow closes every handle at once, dropping unsent output.

@@ -32,7 +32,7 @@ struct UpstreamLink {
   void send(std::string data);
 
   // takeQueued returns the bytes not yet written because the connection is
-  // not up, and forgets them.
+  // not up, and clears them.
   std::string takeQueued() {
     pending_bytes -= std::min(pending_bytes, queued_.size());
     std::string out = std::move(queued_);

@@ -2,7 +2,7 @@
 //
 // Behind an L4 load balancer, a client that resumes on another instance
 // than the one that issued its ticket gets a full handshake unless every
-// instance encrypts tickets with the same keys. The key file holds one key
+// instance encrypts tickets with the same keys. The key file contains one key
 // per line, 96 hex digits each (16 bytes key name, 16 bytes HMAC-SHA256
 // secret, 16 bytes AES-128 key), for example from
 //   head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n'
