@@ -1,8 +1,10 @@
 #include "gateway/serve_command.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
 #include <string>
 #include <sys/resource.h>
@@ -151,6 +153,19 @@ void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
   log::setJson(runtime.config.log_format == "json");
 }
 
+// redirectLog sends stderr (and so every log line) to |path|, appending.
+bool redirectLog(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    fprintf(stderr, "certgate: cannot open log file %s: %s; check [server] log_file\n",
+            path.c_str(), strerror(errno));
+    return false;
+  }
+  dup2(fd, STDERR_FILENO);
+  close(fd);
+  return true;
+}
+
 // raiseFileLimit raises the soft descriptor limit to the hard one and
 // warns when it still cannot hold max_connections proxied connections
 // (two descriptors each: client and upstream).
@@ -187,6 +202,9 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   applyLogLevel(options, **runtime);
+  if (!(*runtime)->config.log_file.empty() && !redirectLog((*runtime)->config.log_file)) {
+    return 1;
+  }
   raiseFileLimit((*runtime)->config.limits.max_connections);
 
   // A client that disconnects while we write must not kill the process.

@@ -107,6 +107,7 @@ struct GatewayConfig {
   PolicyConfig policy;
   std::string log_level = "info";
   std::string log_format = "text";  // "text" (key=value) or "json" (one object per line)
+  std::string log_file;             // append logs here instead of stderr; empty: stderr
   // Admin listener (plain HTTP: /metrics, /healthz, /readyz, /identities);
   // disabled when |has_admin| is false.
   bool has_admin = false;

@@ -450,7 +450,8 @@ void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) 
   if (server == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level", "log_format"});
+  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level", "log_format", "log_file"});
+  reader.path(*server, "log_file", &config->log_file, false);
   if (reader.string(*server, "log_format", &config->log_format, false) &&
       config->log_format != "text" && config->log_format != "json") {
     reader.fail(server->get("log_format"),

@@ -22,6 +22,8 @@ const char* reasonName(HandshakeFailure reason) {
       return "bad_purpose";
     case HandshakeFailure::BadCertificate:
       return "bad_certificate";
+    case HandshakeFailure::ChainTooLong:
+      return "chain_too_long";
     case HandshakeFailure::ProtocolVersion:
       return "protocol_version";
     case HandshakeFailure::NoSharedCipher:
@@ -58,6 +60,8 @@ HandshakeFailure fromVerifyError(int verify_error) {
       return HandshakeFailure::Revoked;
     case X509_V_ERR_INVALID_PURPOSE:
       return HandshakeFailure::BadPurpose;
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+      return HandshakeFailure::ChainTooLong;
     default:
       return HandshakeFailure::BadCertificate;
   }

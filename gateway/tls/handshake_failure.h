@@ -18,6 +18,7 @@ enum class HandshakeFailure {
   UnknownCa,         // the chain does not lead to a configured client CA
   Revoked,           // the certificate is on a loaded CRL
   BadPurpose,        // the certificate is not for client authentication
+  ChainTooLong,      // the chain is longer than the gateway accepts
   BadCertificate,    // any other verification failure
   ProtocolVersion,   // no TLS version in common
   NoSharedCipher,    // no cipher suite or group in common

@@ -281,6 +281,10 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
     return Error{status.error()};
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, onVerify);
+  // At most kMaxChainDepth intermediates between the client certificate
+  // and a trusted CA; longer chains fail with chain_too_long.
+  constexpr int kMaxChainDepth = 4;
+  SSL_CTX_set_verify_depth(ctx.get(), kMaxChainDepth);
   SSL_CTX_set_info_callback(ctx.get(), onInfo);
   if (Status status = setSessionContext(ctx.get(), config); !status) {
     return Error{status.error()};

@@ -221,7 +221,7 @@ max_connections = 7
 
     CHECK(error == path +
                        ":3:13: unknown key 'log_levle' in [server] (expected one of: listen, "
-                       "log_level, log_format)");
+                       "log_level, log_format, log_file)");
   }
 
   TEST_CASE("unknown top-level key is named") {
