@@ -25,7 +25,11 @@ struct TlsConfig {
   std::string client_ca_file;       // CA certificates that client certificates must chain to
   std::string crl_file;             // optional CRL (PEM) checked for every client certificate
   std::string min_version = "1.3";  // "1.2" or "1.3"
-  std::string ticket_key_file;      // shared session ticket keys; empty: random per process
+  // "require": the handshake fails without a client certificate. "request":
+  // the handshake asks for one but continues without, and each route
+  // decides (routes require one unless they are public).
+  std::string client_cert = "require";
+  std::string ticket_key_file;  // shared session ticket keys; empty: random per process
 };
 
 // Timeouts in milliseconds. Each protects the gateway from a peer that stops
@@ -89,6 +93,13 @@ struct RouteConfig {
   std::vector<RuleConfig> allow;
   std::vector<RuleConfig> deny;
   IdentityHeaderNames headers;
+  // A public route needs no client certificate and applies no rules (with
+  // [tls] client_cert = "request"); its requests carry no identity headers.
+  bool is_public = false;
+  // Optional CA file (and CRL) narrowing which issuers this route accepts,
+  // beyond the handshake's [tls] client_ca.
+  std::string client_ca_file;
+  std::string crl_file;
   std::string source;  // "policy.toml:12" where the route is defined
 };
 

@@ -343,10 +343,19 @@ void readHeaderNames(Reader& reader, const toml::table& route, IdentityHeaderNam
 void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   RouteConfig route;
   route.source = reader.file() + ":" + std::to_string(table.source().begin.line);
-  reader.rejectUnknownKeys(
-      table, "[[routes]]",
-      {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny", "headers"});
+  reader.rejectUnknownKeys(table, "[[routes]]",
+                           {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny",
+                            "headers", "public", "client_ca", "crl"});
   readHeaderNames(reader, table, &route.headers);
+  if (const toml::node* node = table.get("public")) {
+    if (!node->is_boolean()) {
+      reader.fail(node, "'public' must be true or false");
+    } else {
+      route.is_public = node->as_boolean()->get();
+    }
+  }
+  reader.path(table, "client_ca", &route.client_ca_file, false);
+  reader.path(table, "crl", &route.crl_file, false);
   if (reader.string(table, "host", &route.host, false)) {
     for (char& c : route.host) {
       c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -375,7 +384,7 @@ void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   reader.stringArray(table, "allow_cn", &route.allow_cn);
   readRules(reader, table, "allow", &route.allow);
   readRules(reader, table, "deny", &route.deny);
-  if (table.get("allow_cn") == nullptr && table.get("allow") == nullptr) {
+  if (table.get("allow_cn") == nullptr && table.get("allow") == nullptr && !route.is_public) {
     reader.fail(&table,
                 "route has no 'allow_cn' or 'allow' list; every request would be "
                 "denied. Add allow_cn = [\"CLIENT-CN\"], or allow_cn = [] to deny all "
@@ -483,10 +492,15 @@ void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
   if (tls == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(
-      *tls, "[tls]",
-      {"cert", "key", "chain", "client_ca", "crl", "min_version", "ticket_key_file"});
+  reader.rejectUnknownKeys(*tls, "[tls]",
+                           {"cert", "key", "chain", "client_ca", "crl", "min_version",
+                            "ticket_key_file", "client_cert"});
   reader.path(*tls, "ticket_key_file", &config->tls.ticket_key_file, false);
+  if (reader.string(*tls, "client_cert", &config->tls.client_cert, false) &&
+      config->tls.client_cert != "require" && config->tls.client_cert != "request") {
+    reader.fail(tls->get("client_cert"), "client_cert '" + config->tls.client_cert +
+                                             "' is invalid; use \"require\" or \"request\"");
+  }
   reader.path(*tls, "cert", &config->tls.cert_file, true);
   reader.path(*tls, "key", &config->tls.key_file, true);
   reader.path(*tls, "chain", &config->tls.chain_file, false);

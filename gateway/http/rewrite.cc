@@ -195,8 +195,11 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
       {&names.sans, sanList(identity)},
       {&names.not_after, identity.not_after},
   };
+  // Without a client certificate (public routes) no identity header is
+  // sent; the client's copies are still removed above.
+  bool has_identity = !identity.fingerprint_sha256.empty();
   for (const auto& [name, value] : values) {
-    if (!name->empty()) {
+    if (has_identity && !name->empty()) {
       appendHeader(&out, *name, encodeHeaderValue(value));
     }
   }

@@ -185,6 +185,8 @@ Policy::Policy(const config::PolicyConfig& config) {
     route.allow_cn = route_config.allow_cn;
     route.source = route_config.source;
     route.headers = route_config.headers;
+    route.is_public = route_config.is_public;
+    route.has_own_trust = !route_config.client_ca_file.empty();
     for (size_t i = 0; i < route_config.allow_cn.size(); i++) {
       Rule rule;
       rule.id = route.source + " allow_cn[" + std::to_string(i) + "]";
@@ -243,6 +245,18 @@ Decision Policy::decide(const Identity& identity, std::string_view host, std::st
     return decision;
   }
   const Route& route = *decision.route;
+  if (route.is_public) {
+    decision.verdict = Verdict::Allow;
+    decision.rule = route.source + " public";
+    decision.reason = "public route";
+    return decision;
+  }
+  if (identity.fingerprint_sha256.empty()) {
+    decision.verdict = Verdict::Deny;
+    decision.needs_certificate = true;
+    decision.reason = "no client certificate";
+    return decision;
+  }
   const Rule* denied = evaluate(route.deny, true, identity, trace);
   const Rule* allowed = evaluate(route.allow, false, identity, trace);
   if (denied != nullptr) {

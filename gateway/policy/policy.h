@@ -63,7 +63,9 @@ struct Route {
   std::vector<Rule> allow;
   std::vector<Rule> deny;
   config::IdentityHeaderNames headers;
-  std::string source;  // "FILE:LINE" of its definition
+  bool is_public = false;
+  bool has_own_trust = false;  // the route names its own client_ca
+  std::string source;          // "FILE:LINE" of its definition
 
   // pattern returns the path as written in the policy ("/secret").
   const std::string& pattern() const { return exact.empty() ? prefix : exact; }
@@ -73,9 +75,10 @@ enum class Verdict { Allow, Deny, NoRoute };
 
 struct Decision {
   Verdict verdict = Verdict::NoRoute;
-  const Route* route = nullptr;  // borrowed from the Policy; null for NoRoute
-  std::string rule;              // id of the deciding rule, "-" if none
-  std::string reason;            // short text for logs, never sent to the client
+  bool needs_certificate = false;  // denied because the client sent no certificate
+  const Route* route = nullptr;    // borrowed from the Policy; null for NoRoute
+  std::string rule;                // id of the deciding rule, "-" if none
+  std::string reason;              // short text for logs, never sent to the client
 };
 
 // RuleTrace records how one rule was evaluated, for "certgate explain".

@@ -28,6 +28,9 @@ constexpr uint32_t kFlushTimeoutMs = 5000;
 
 constexpr std::string_view kForbiddenBody = "Access denied: client not authorized\n";
 constexpr std::string_view kNotFoundBody = "Not found: no route for this path\n";
+constexpr std::string_view kCertificateNeededBody =
+    "Client certificate required: this page is only for clients with a certificate from "
+    "this site's CA. Install yours in the browser (or pass it to your client) and retry.\n";
 constexpr std::string_view kNoLongerAcceptedBody =
     "Access denied: client certificate no longer accepted\n";
 
@@ -213,8 +216,8 @@ void ClientConnection::onHandshakeDone() {
   // A resumed session skips certificate verification, and its ticket can
   // outlive the certificate. Reload changes the ticket keys, so CRL and CA
   // changes already force a full handshake; expiry is checked here.
-  if (SSL_session_reused(tls_.ssl()) &&
-      (!cert || X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0)) {
+  if (SSL_session_reused(tls_.ssl()) && cert &&
+      X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0) {
     tls_.info().verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
     logHandshakeRejected("expired");
     closeNow();
@@ -369,6 +372,24 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
     sendLocalReply(404, kNotFoundBody, has_body);
     return http::HeadAction::Continue;
   }
+  if (decision.verdict == policy::Verdict::Deny && decision.needs_certificate) {
+    log::info("policy.denied", {{"conn", id_},
+                                {"peer", peer_},
+                                {"cn", "-"},
+                                {"method", head.method},
+                                {"path", target.path},
+                                {"route", decision.route->pattern()},
+                                {"reason", decision.reason},
+                                {"status", 403}});
+    exchange_.decision = "deny";
+    sendLocalReply(403, kCertificateNeededBody, has_body);
+    return http::HeadAction::Continue;
+  }
+  if (decision.verdict == policy::Verdict::Allow && !checkRouteTrust(*decision.route)) {
+    exchange_.decision = "deny";
+    sendLocalReply(403, kForbiddenBody, has_body);
+    return http::HeadAction::Continue;
+  }
   if (decision.verdict == policy::Verdict::Deny) {
     log::info("policy.denied", {{"conn", id_},
                                 {"peer", peer_},
@@ -390,6 +411,33 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"rule", decision.rule}});
   forward(head, *decision.route);
   return http::HeadAction::Continue;
+}
+
+// checkRouteTrust applies a route's own client_ca: the certificate passed
+// the handshake's CAs, but this route may accept fewer issuers.
+bool ClientConnection::checkRouteTrust(const policy::Route& route) {
+  if (!route.has_own_trust || route.is_public) {
+    return true;
+  }
+  auto store = runtime_->route_trust.find(route.source);
+  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(tls_.ssl()));
+  int verify_error = X509_V_ERR_UNSPECIFIED;
+  if (store != runtime_->route_trust.end() && leaf) {
+    verify_error = tls::verifyChainInStore(leaf.get(), SSL_get_peer_cert_chain(tls_.ssl()),
+                                           store->second.get());
+  }
+  if (verify_error == X509_V_OK) {
+    return true;
+  }
+  log::info("policy.denied", {{"conn", id_},
+                              {"peer", peer_},
+                              {"cn", identity_.cn},
+                              {"path", exchange_.path},
+                              {"route", route.pattern()},
+                              {"reason", "certificate not accepted by the route's client_ca"},
+                              {"verify", verifyText(verify_error)},
+                              {"status", 403}});
+  return false;
 }
 
 bool ClientConnection::adoptCurrentRuntime() {

@@ -125,6 +125,7 @@ class ClientConnection : public http::ParserHandler {
   void logExchange(const char* outcome = "complete");
 
   bool adoptCurrentRuntime();
+  bool checkRouteTrust(const policy::Route& route);
   bool checkHost(const http::MessageHead& head, std::string* out_host);
   bool checkFraming(const http::MessageHead& head);
   void forward(const http::MessageHead& head, const policy::Route& route);

@@ -227,9 +227,12 @@ int reverifyPeer(SSL* ssl, SSL_CTX* ctx) {
 }
 
 int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx) {
+  return verifyChainInStore(leaf, chain, SSL_CTX_get_cert_store(ctx));
+}
+
+int verifyChainInStore(X509* leaf, STACK_OF(X509) * chain, X509_STORE* store) {
   bssl::UniquePtr<X509_STORE_CTX> store_ctx(X509_STORE_CTX_new());
-  if (!store_ctx ||
-      !X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), leaf, chain)) {
+  if (!store_ctx || !X509_STORE_CTX_init(store_ctx.get(), store, leaf, chain)) {
     ERR_clear_error();
     return X509_V_ERR_UNSPECIFIED;
   }
@@ -259,6 +262,38 @@ std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& conf
   return out;
 }
 
+Result<bssl::UniquePtr<X509_STORE>> loadTrustStore(const std::string& ca_file,
+                                                   const std::string& crl_file) {
+  auto cas = readCertificates(ca_file, "route client CA");
+  if (!cas) {
+    return Error{cas.error()};
+  }
+  bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
+  for (auto& ca : *cas) {
+    if (!X509_STORE_add_cert(store.get(), ca.get())) {
+      return Error{"route client CA file " + ca_file + ": " + lastError()};
+    }
+  }
+  if (!crl_file.empty()) {
+    auto bio = openFile(crl_file, "route CRL");
+    if (!bio) {
+      return Error{bio.error()};
+    }
+    int count = 0;
+    while (bssl::UniquePtr<X509_CRL> crl{
+        PEM_read_bio_X509_CRL(bio->get(), nullptr, nullptr, nullptr)}) {
+      X509_STORE_add_crl(store.get(), crl.get());
+      count++;
+    }
+    ERR_clear_error();
+    if (count == 0) {
+      return Error{"route CRL file " + crl_file + " contains no PEM CRL"};
+    }
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+  }
+  return store;
+}
+
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info) {
   SSL_set_ex_data(ssl, g_info_index, info);
 }
@@ -280,7 +315,11 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   if (Status status = loadClientTrust(ctx.get(), config); !status) {
     return Error{status.error()};
   }
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, onVerify);
+  int verify_mode = SSL_VERIFY_PEER;
+  if (config.client_cert != "request") {
+    verify_mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  }
+  SSL_CTX_set_verify(ctx.get(), verify_mode, onVerify);
   // At most kMaxChainDepth intermediates between the client certificate
   // and a trusted CA; longer chains fail with chain_too_long.
   constexpr int kMaxChainDepth = 4;

@@ -57,6 +57,15 @@ struct CertificateExpiry {
 // context builder reports those.
 std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& config);
 
+// loadTrustStore builds a certificate store from the CA certificates in
+// |ca_file| and, if |crl_file| is not empty, its CRLs (checked for the
+// client certificate). Errors name the file.
+Result<bssl::UniquePtr<X509_STORE>> loadTrustStore(const std::string& ca_file,
+                                                   const std::string& crl_file);
+
+// verifyChainInStore is verifyChain against |store| instead of a context.
+int verifyChainInStore(X509* leaf, STACK_OF(X509) * chain, X509_STORE* store);
+
 // attachTlsInfo makes |info| available to the callbacks for |ssl|. |info|
 // is borrowed and must outlive the handshake.
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info);

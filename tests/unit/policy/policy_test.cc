@@ -47,9 +47,12 @@ PolicyConfig demoPolicy() {
   return config;
 }
 
+// identityWithCn is a verified certificate's identity: it has a
+// fingerprint, which the policy reads as "a certificate was presented".
 Identity identityWithCn(std::string cn) {
   Identity identity;
   identity.cn = std::move(cn);
+  identity.fingerprint_sha256 = std::string(64, 'f');
   return identity;
 }
 
@@ -298,5 +301,24 @@ TEST_SUITE("policy.decide") {
     CHECK(policy.decide(identityWithCn("alpha"), "/x").verdict == Verdict::Allow);
     CHECK(policy.decide(identityWithCn("beta"), "/x").verdict == Verdict::Allow);
     CHECK(policy.decide(identityWithCn("gamma"), "/x").verdict == Verdict::Deny);
+  }
+}
+
+TEST_SUITE("policy.public") {
+  TEST_CASE("public route allows without certificate") {
+    PolicyConfig config;
+    RouteConfig health = exactRoute("/health", "demo", {}, "policy.toml:1");
+    health.is_public = true;
+    config.routes = {health, prefixRoute("/", "demo", {"good-client"}, "policy.toml:5")};
+    Policy policy(config);
+
+    Decision open = policy.decide(Identity{}, "/health");
+    CHECK(open.verdict == Verdict::Allow);
+    CHECK(open.rule == "policy.toml:1 public");
+
+    Decision closed = policy.decide(Identity{}, "/secret");
+    CHECK(closed.verdict == Verdict::Deny);
+    CHECK(closed.needs_certificate);
+    CHECK(policy.decide(identityWithCn("good-client"), "/secret").verdict == Verdict::Allow);
   }
 }
