@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gateway/explain_command.h"
 #include "gateway/pki/pki_command.h"
 #include "gateway/serve_command.h"
 
@@ -14,6 +15,7 @@ void printUsage(FILE* out) {
           "Commands:\n"
           "  serve          run the gateway (default config: conf/gateway.toml)\n"
           "  check-config   validate the configuration the gateway would load\n"
+          "  explain        show how a certificate and request would be decided\n"
           "  pki            manage the certificate authority (demo, init, issue, ...)\n"
           "\n"
           "Run 'certgate COMMAND --help' for the options of a command.\n");
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   }
   if (strcmp(command, "check-config") == 0) {
     return gw::runCheckConfig(argc - 2, argv + 2);
+  }
+  if (strcmp(command, "explain") == 0) {
+    return gw::runExplain(argc - 2, argv + 2);
   }
   if (strcmp(command, "pki") == 0) {
     return gw::pki::runPkiCommand(argc - 2, argv + 2);

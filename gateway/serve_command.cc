@@ -9,6 +9,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/config/load.h"
+#include "gateway/proxy/admin_server.h"
 #include "gateway/proxy/server.h"
 
 namespace gw {
@@ -100,6 +101,7 @@ void printBanner(const proxy::Server& server) {
 
 struct SignalContext {
   proxy::Server* server;
+  proxy::AdminServer* admin;
   uv_signal_t sigint;
   uv_signal_t sigterm;
   uv_signal_t sighup;
@@ -109,6 +111,7 @@ void onStopSignal(uv_signal_t* handle, int signum) {
   auto* context = static_cast<SignalContext*>(handle->data);
   log::info("server.stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
   context->server->startShutdown(kDrainTimeoutMs);
+  context->admin->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sighup), nullptr);
@@ -136,6 +139,7 @@ void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
             name.c_str());
   }
   log::setLevel(level);
+  log::setJson(runtime.config.log_format == "json");
 }
 
 }  // namespace
@@ -159,14 +163,24 @@ int runServe(int argc, char** argv) {
   int exit_code = 0;
   {
     proxy::Server server(&loop, *runtime, options.config);
-    if (Status status = server.listen(); !status) {
+    proxy::AdminServer admin(&loop, &server);
+    Status status = server.listen();
+    if (status && (*runtime)->config.has_admin) {
+      status = admin.listen((*runtime)->config.admin);
+    }
+    if (!status) {
       fprintf(stderr, "certgate: %s\n", status.error().c_str());
       exit_code = 1;
     } else {
       printBanner(server);
+      if ((*runtime)->config.has_admin) {
+        printf("admin endpoints on http://%s (/metrics, /healthz, /readyz, /identities)\n",
+               admin.address().c_str());
+        fflush(stdout);
+      }
       log::info("server.started",
                 {{"config", options.config}, {"listen", server.boundAddresses()[0]}});
-      SignalContext signals{&server, {}, {}, {}};
+      SignalContext signals{&server, &admin, {}, {}, {}};
       uv_signal_init(&loop, &signals.sigint);
       uv_signal_init(&loop, &signals.sigterm);
       uv_signal_init(&loop, &signals.sighup);

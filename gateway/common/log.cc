@@ -8,6 +8,7 @@ namespace gw::log {
 namespace {
 
 Level g_level = Level::Info;
+bool g_json = false;
 
 const char* levelName(Level level) {
   switch (level) {
@@ -94,8 +95,55 @@ std::string formatValue(std::string_view value) {
   return out;
 }
 
+void setJson(bool json) {
+  g_json = json;
+}
+
+namespace {
+
+void appendJsonString(std::string* out, std::string_view value) {
+  *out += '"';
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof(buf), "\\u%04x", c);
+      *out += buf;
+    } else {
+      *out += static_cast<char>(c);
+    }
+  }
+  *out += '"';
+}
+
+std::string jsonLine(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  std::string line = "{\"time\":";
+  appendJsonString(&line, timestamp());
+  line += ",\"level\":";
+  appendJsonString(&line, levelName(level));
+  line += ",\"event\":";
+  appendJsonString(&line, event);
+  for (const Field& field : fields) {
+    line += ',';
+    appendJsonString(&line, field.key);
+    line += ':';
+    appendJsonString(&line, field.value);
+  }
+  line += "}\n";
+  return line;
+}
+
+}  // namespace
+
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   if (level < g_level) {
+    return;
+  }
+  if (g_json) {
+    std::string line = jsonLine(level, event, fields);
+    fwrite(line.data(), 1, line.size(), stderr);
     return;
   }
   std::string line = timestamp();

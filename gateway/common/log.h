@@ -32,6 +32,11 @@ struct Field {
 // setLevel drops events below |level|. The default is Info.
 void setLevel(Level level);
 
+// setJson switches the output to one JSON object per line:
+// {"time":"...","level":"info","event":"...","key":"value",...}. Values
+// stay strings, so the two formats carry the same information.
+void setJson(bool json);
+
 // parseLevel maps "debug", "info", "warn" or "error" to a Level and returns
 // false for anything else.
 bool parseLevel(std::string_view name, Level* out_level);

@@ -48,14 +48,28 @@ struct UpstreamConfig {
   uint16_t port = 0;
 };
 
+// RuleConfig is one allow or deny rule: certificate fields and the values
+// they must have. A rule matches when every condition matches.
+struct RuleConfig {
+  struct Condition {
+    std::string field;  // cn, o, ou, dns, uri, email, ip, issuer or fingerprint
+    std::string value;
+  };
+  std::vector<Condition> conditions;
+  std::string source;  // "policy.toml:12"
+};
+
 struct RouteConfig {
   // Exactly one of |prefix| and |exact| is set. A prefix matches the path
   // itself and anything below it on a segment boundary: "/secret" matches
   // "/secret", "/secret/" and "/secret/a", never "/secretive".
   std::string prefix;
   std::string exact;
+  std::string host;  // lowercase; empty matches any host
   std::string upstream;
-  std::vector<std::string> allow_cn;
+  std::vector<std::string> allow_cn;  // shorthand for allow rules with one cn each
+  std::vector<RuleConfig> allow;
+  std::vector<RuleConfig> deny;
   std::string source;  // "policy.toml:12" where the route is defined
 };
 
@@ -73,6 +87,11 @@ struct GatewayConfig {
   Limits limits;
   PolicyConfig policy;
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" (key=value) or "json" (one object per line)
+  // Admin listener (plain HTTP: /metrics, /healthz, /readyz, /identities);
+  // disabled when |has_admin| is false.
+  bool has_admin = false;
+  ListenAddress admin;
 };
 
 }  // namespace gw::config

@@ -197,10 +197,102 @@ bool validPathPattern(const std::string& path) {
   return !path.empty() && path[0] == '/';
 }
 
+bool isHex(std::string_view text) {
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// checkRuleValue returns an error message for a value that cannot be
+// matched as written, or an empty string.
+std::string checkRuleValue(const std::string& field, std::string* value) {
+  if (value->empty()) {
+    return "'" + field + "' must not be empty";
+  }
+  size_t star = value->find('*');
+  if (star != std::string::npos) {
+    bool dns_glob = field == "dns" && value->starts_with("*.") && star == value->rfind('*');
+    bool uri_glob = field == "uri" && value->ends_with("/*") && star == value->size() - 1;
+    if (!dns_glob && !uri_glob) {
+      return "'*' in " + field + " value '" + *value +
+             "' is not allowed; globs are only a leading '*.' in dns (one label) and a "
+             "trailing '/*' in uri";
+    }
+  }
+  if (field == "fingerprint") {
+    std::string hex;
+    for (char c : *value) {
+      if (c != ':') {
+        hex += static_cast<char>(c >= 'A' && c <= 'F' ? c + 32 : c);
+      }
+    }
+    if (hex.size() != 64 || !isHex(hex)) {
+      return "fingerprint '" + *value + "' is not a SHA-256 fingerprint (64 hex digits)";
+    }
+    *value = hex;
+  }
+  if (field == "dns" || field == "email") {
+    for (char& c : *value) {
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+  }
+  return {};
+}
+
+void readRules(Reader& reader, const toml::table& route, std::string_view key,
+               std::vector<RuleConfig>* out) {
+  const toml::node* node = route.get(key);
+  if (node == nullptr) {
+    return;
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    reader.fail(node, "'" + std::string(key) + "' must be an array of tables, for example " +
+                          std::string(key) + " = [{ cn = \"good-client\" }]");
+    return;
+  }
+  for (const toml::node& element : *array) {
+    const toml::table* table = element.as_table();
+    if (table == nullptr || table->empty()) {
+      reader.fail(&element, "each entry of '" + std::string(key) +
+                                "' must be a non-empty table such as { cn = \"good-client\" }");
+      continue;
+    }
+    RuleConfig rule;
+    rule.source = reader.file() + ":" + std::to_string(element.source().begin.line);
+    reader.rejectUnknownKeys(
+        *table, std::string(key) + " rule",
+        {"cn", "o", "ou", "dns", "uri", "email", "ip", "issuer", "fingerprint"});
+    for (const auto& [field, value] : *table) {
+      if (!value.is_string()) {
+        reader.fail(&value, "rule field '" + std::string(field.str()) + "' must be a string");
+        continue;
+      }
+      std::string text = value.as_string()->get();
+      std::string name(field.str());
+      if (std::string error = checkRuleValue(name, &text); !error.empty()) {
+        reader.fail(&value, error);
+        continue;
+      }
+      rule.conditions.push_back({name, text});
+    }
+    out->push_back(std::move(rule));
+  }
+}
+
 void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   RouteConfig route;
   route.source = reader.file() + ":" + std::to_string(table.source().begin.line);
-  reader.rejectUnknownKeys(table, "[[routes]]", {"prefix", "exact", "upstream", "allow_cn"});
+  reader.rejectUnknownKeys(table, "[[routes]]",
+                           {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny"});
+  if (reader.string(table, "host", &route.host, false)) {
+    for (char& c : route.host) {
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+  }
   bool has_prefix = reader.string(table, "prefix", &route.prefix, false);
   bool has_exact = reader.string(table, "exact", &route.exact, false);
   if (has_prefix == has_exact) {
@@ -221,10 +313,14 @@ void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
                                              route.upstream + "] with an address");
     }
   }
-  if (!reader.stringArray(table, "allow_cn", &route.allow_cn) && table.get("allow_cn") == nullptr) {
+  reader.stringArray(table, "allow_cn", &route.allow_cn);
+  readRules(reader, table, "allow", &route.allow);
+  readRules(reader, table, "deny", &route.deny);
+  if (table.get("allow_cn") == nullptr && table.get("allow") == nullptr) {
     reader.fail(&table,
-                "route has no 'allow_cn' list; every request would be denied. Add "
-                "allow_cn = [\"CLIENT-CN\"], or allow_cn = [] to deny all on purpose");
+                "route has no 'allow_cn' or 'allow' list; every request would be "
+                "denied. Add allow_cn = [\"CLIENT-CN\"], or allow_cn = [] to deny all "
+                "on purpose");
   }
   policy->routes.push_back(std::move(route));
 }
@@ -294,7 +390,12 @@ void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) 
   if (server == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level"});
+  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level", "log_format"});
+  if (reader.string(*server, "log_format", &config->log_format, false) &&
+      config->log_format != "text" && config->log_format != "json") {
+    reader.fail(server->get("log_format"),
+                "log_format '" + config->log_format + "' is invalid; use \"text\" or \"json\"");
+  }
   std::vector<std::string> listen;
   if (!reader.stringArray(*server, "listen", &listen) && server->get("listen") == nullptr) {
     reader.fail(server, "missing key 'listen', for example listen = [\"127.0.0.1:4443\"]");
@@ -355,6 +456,24 @@ void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfi
   }
 }
 
+void readAdmin(Reader& reader, const toml::table& root, GatewayConfig* config) {
+  const toml::table* admin = reader.table(root, "admin", false);
+  if (admin == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*admin, "[admin]", {"listen"});
+  std::string listen;
+  if (!reader.string(*admin, "listen", &listen, true)) {
+    return;
+  }
+  if (!parseListenAddress(listen, &config->admin)) {
+    reader.fail(admin->get("listen"), "invalid admin listen address '" + listen +
+                                          "'; expected HOST:PORT, for example \"127.0.0.1:9901\"");
+    return;
+  }
+  config->has_admin = true;
+}
+
 }  // namespace
 
 Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
@@ -365,7 +484,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   if (root) {
     Reader reader(path, &errors);
     reader.rejectUnknownKeys(*root, "the gateway file",
-                             {"server", "tls", "timeouts", "limits", "policy"});
+                             {"server", "tls", "timeouts", "limits", "policy", "admin"});
+    readAdmin(reader, *root, &config);
     readServer(reader, *root, &config);
     readTls(reader, *root, &config);
     readTimeoutsAndLimits(reader, *root, &config);

@@ -161,9 +161,7 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
   ResponseFraming framing = ResponseFraming::None;
   if (!responseHasBody(response, request_is_head)) {
     framing = ResponseFraming::None;
-  } else if (response.chunked) {
-    framing = ResponseFraming::Chunked;
-  } else if (response.has_content_length) {
+  } else if (response.has_content_length && !response.chunked) {
     framing = ResponseFraming::ContentLength;
   } else if (client_version_minor >= 1) {
     framing = ResponseFraming::Chunked;

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/common/log.h"
+#include "gateway/common/metrics.h"
 #include "gateway/http/target.h"
 #include "gateway/proxy/server.h"
 #include "gateway/proxy/upstream_link.h"
@@ -27,11 +28,17 @@ constexpr uint32_t kFlushTimeoutMs = 5000;
 
 constexpr std::string_view kForbiddenBody = "Access denied: client not authorized\n";
 constexpr std::string_view kNotFoundBody = "Not found: no route for this path\n";
+constexpr std::string_view kNoLongerAcceptedBody =
+    "Access denied: client certificate no longer accepted\n";
 
 int64_t millisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                start)
       .count();
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::string peerAddress(uv_tcp_t* tcp, std::string* out_ip) {
@@ -173,7 +180,6 @@ void ClientConnection::doHandshake() {
   tls::TlsStatus status = tls_.handshake();
   if (status == tls::TlsStatus::Failed) {
     tls::HandshakeFailure reason = tls::classifyFailure(tls_.info(), tls_.errorCode());
-    server_->stats().handshakes_failed++;
     logHandshakeRejected(tls::reasonName(reason));
     if (reason == tls::HandshakeFailure::HttpRequest) {
       // A plain HTTP client gets a plain HTTP answer it can display.
@@ -192,12 +198,23 @@ void ClientConnection::doHandshake() {
 }
 
 void ClientConnection::onHandshakeDone() {
-  server_->stats().handshakes_ok++;
   bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
   if (cert) {
     identity_ = tls::identityOf(cert.get());
   }
+  // A resumed session skips certificate verification, and its ticket can
+  // outlive the certificate. Reload changes the ticket keys, so CRL and CA
+  // changes already force a full handshake; expiry is checked here.
+  if (SSL_session_reused(tls_.ssl()) &&
+      (!cert || X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0)) {
+    tls_.info().verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
+    logHandshakeRejected("expired");
+    closeNow();
+    return;
+  }
   state_ = State::Open;
+  server_->recordHandshake(nullptr, SSL_session_reused(tls_.ssl()) != 0,
+                           secondsSince(accepted_at_));
   log::debug("tls.handshake_ok",
              {{"conn", id_},
               {"peer", peer_},
@@ -219,7 +236,9 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
   policy::Identity presented;
   if (info.rejected) {
     presented = tls::identityOf(info.rejected.get());
+    server_->recordIdentity(presented, std::string("rejected:") + reason);
   }
+  server_->recordHandshake(reason, false, 0);
   log::info("tls.handshake_rejected",
             {{"conn", id_},
              {"peer", peer_},
@@ -271,7 +290,6 @@ void ClientConnection::processInput() {
 }
 
 http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
-  server_->stats().requests++;
   exchange_ = Exchange{};
   exchange_.active = true;
   exchange_.method = head.method;
@@ -281,6 +299,9 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   uv_timer_stop(&timer_);
   bool has_body = head.chunked || head.content_length > 0;
 
+  if (!adoptCurrentRuntime()) {
+    return http::HeadAction::Continue;
+  }
   http::TargetCheck target = http::checkTarget(head.target);
   if (!target.ok) {
     exchange_.path = head.target;
@@ -292,14 +313,20 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   }
   exchange_.path = target.path;
 
-  policy::Decision decision = runtime_->policy.decide(identity_, target.path);
+  std::string host;
+  if (!checkHost(head, &host)) {
+    return http::HeadAction::Continue;
+  }
+  policy::Decision decision = runtime_->policy.decide(identity_, host, target.path);
   exchange_.route = decision.route;
   if (decision.verdict == policy::Verdict::NoRoute) {
     log::info("policy.no_route", {{"conn", id_},
                                   {"cn", identity_.cn},
                                   {"method", head.method},
+                                  {"host", host.empty() ? "-" : host},
                                   {"path", target.path},
                                   {"status", 404}});
+    exchange_.decision = "no_route";
     sendLocalReply(404, kNotFoundBody, has_body);
     return http::HeadAction::Continue;
   }
@@ -310,9 +337,10 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"method", head.method},
                                 {"path", target.path},
                                 {"route", decision.route->pattern()},
-                                {"rule", decision.route->source},
+                                {"rule", decision.rule},
                                 {"reason", decision.reason},
                                 {"status", 403}});
+    exchange_.decision = "deny";
     sendLocalReply(403, kForbiddenBody, has_body);
     return http::HeadAction::Continue;
   }
@@ -320,9 +348,66 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
                                 {"cn", identity_.cn},
                                 {"path", target.path},
                                 {"route", decision.route->pattern()},
-                                {"rule", decision.route->source}});
+                                {"rule", decision.rule}});
   forward(head, *decision.route);
   return http::HeadAction::Continue;
+}
+
+bool ClientConnection::adoptCurrentRuntime() {
+  const std::shared_ptr<const Runtime>& current = server_->runtime();
+  if (current == runtime_) {
+    return true;
+  }
+  // The configuration was reloaded since this connection's handshake: the
+  // certificate must pass the new trust settings before the new policy
+  // applies to it.
+  int verify_error = tls::reverifyPeer(tls_.ssl(), current->tls.get());
+  if (verify_error != X509_V_OK) {
+    tls_.info().verify_error = verify_error;
+    const char* reason = tls::reasonName(tls::classifyFailure(tls_.info(), 0));
+    log::info("tls.revalidation_failed", {{"conn", id_},
+                                          {"peer", peer_},
+                                          {"cn", identity_.cn},
+                                          {"reason", reason},
+                                          {"verify", verifyText(verify_error)},
+                                          {"status", 403}});
+    exchange_.decision = "revoked";
+    sendLocalReply(403, kNoLongerAcceptedBody, true);
+    return false;
+  }
+  runtime_ = current;
+  return true;
+}
+
+// checkHost picks the host name used for routing: the TLS server name
+// (SNI) if the client sent one, else the Host header. When routes differ by
+// host, a Host header naming another host than the SNI gets 421, so that a
+// connection set up for one virtual host is never used for another.
+bool ClientConnection::checkHost(const http::MessageHead& head, std::string* out_host) {
+  const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name);
+  std::string host_header;
+  if (const std::string* value = head.find("Host")) {
+    host_header = *value;
+    size_t end = host_header.starts_with('[') ? host_header.find(']') + 1 : host_header.rfind(':');
+    if (end != std::string::npos && end < host_header.size()) {
+      host_header.resize(end);
+    }
+  }
+  if (runtime_->policy.hasHostRoutes() && sni != nullptr && !host_header.empty() &&
+      !http::equalsIgnoreCase(sni, host_header)) {
+    log::info("http.misdirected", {{"conn", id_},
+                                   {"cn", identity_.cn},
+                                   {"sni", sni},
+                                   {"host", host_header},
+                                   {"status", 421}});
+    sendLocalReply(421,
+                   "Misdirected request: the Host header does not match the TLS server "
+                   "name\n",
+                   true);
+    return false;
+  }
+  *out_host = sni != nullptr ? sni : host_header;
+  return true;
 }
 
 void ClientConnection::onBody(std::string_view data) {
@@ -348,6 +433,7 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   }
   const UpstreamAddress& address = found->second;
   exchange_.forwarded = true;
+  exchange_.decision = "allow";
   exchange_.request_chunked = head.chunked;
   exchange_.upstream_address = address.display;
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != address.name)) {
@@ -361,17 +447,15 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
       failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
       return;
     }
-    uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_connect_ms,
-                   0);
+    armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
   } else {
     upstream_->parser.resume();
-    uv_timer_start(&upstream_timer_, onUpstreamTimer,
-                   runtime_->config.timeouts.upstream_response_ms, 0);
+    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   }
   upstream_->idle = false;
   http::ForwardedFor forwarded{peer_ip_};
   upstream_->send(http::buildUpstreamRequestHead(head, identity_, forwarded));
-  upstream_->setReading(client_pending_bytes_ < kHighWater);
+  setUpstreamReading(client_pending_bytes_ < kHighWater);
 }
 
 void ClientConnection::sendLocalReply(int status, std::string_view body, bool close) {
@@ -405,13 +489,18 @@ void ClientConnection::maybeFinishExchange() {
 }
 
 void ClientConnection::logExchange() {
+  const std::string& decision = exchange_.decision.empty() ? "bad_request" : exchange_.decision;
+  std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
+  server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
+  server_->recordIdentity(identity_, decision);
   log::info("http.request",
             {{"conn", id_},
              {"peer", peer_},
              {"cn", identity_.cn},
              {"method", exchange_.method},
              {"path", exchange_.path},
-             {"route", exchange_.route != nullptr ? exchange_.route->pattern() : "-"},
+             {"route", route},
+             {"decision", decision},
              {"upstream", exchange_.upstream_address.empty() ? "-" : exchange_.upstream_address},
              {"status", exchange_.status},
              {"bytes_out", exchange_.bytes_out},
@@ -421,6 +510,9 @@ void ClientConnection::logExchange() {
 // --- Upstream -----------------------------------------------------------------
 
 void ClientConnection::failUpstream(int status, std::string_view body, const std::string& error) {
+  if (exchange_.route != nullptr) {
+    server_->recordUpstreamResult(exchange_.route->upstream, status == 504 ? "timeout" : "error");
+  }
   log::warn("upstream.error",
             {{"conn", id_},
              {"upstream", exchange_.route != nullptr ? exchange_.route->upstream : "-"},
@@ -450,8 +542,7 @@ void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
     failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(status));
     return;
   }
-  uv_timer_start(&upstream_timer_, onUpstreamTimer, runtime_->config.timeouts.upstream_response_ms,
-                 0);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
 }
 
 void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data) {
@@ -464,7 +555,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     detachUpstream();
     return;
   }
-  uv_timer_again(&upstream_timer_);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   std::string_view rest = data;
   while (true) {
     http::FeedResult result = link->parser.feed(rest);
@@ -585,6 +676,12 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
     return;
   }
   interim_response_ = false;
+  if (exchange_.route != nullptr) {
+    server_->recordUpstreamResult(exchange_.route->upstream, nullptr);
+    metrics::registry().observe("certgate_upstream_duration_seconds",
+                                {{"upstream", exchange_.route->upstream}},
+                                secondsSince(exchange_.started));
+  }
   bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining();
   bool is_head = exchange_.method == "HEAD";
   exchange_.status = head.status;
@@ -608,8 +705,8 @@ void ClientConnection::onResponseBody(std::string_view data) {
   } else {
     sendPlaintext(data);
   }
-  if (upstream_ != nullptr && client_pending_bytes_ > kHighWater) {
-    upstream_->setReading(false);
+  if (client_pending_bytes_ > kHighWater) {
+    setUpstreamReading(false);
   }
 }
 
@@ -675,8 +772,12 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
     }
     return;
   }
-  if (self->upstream_ != nullptr && self->client_pending_bytes_ < kLowWater) {
-    self->upstream_->setReading(true);
+  if (self->exchange_.active) {
+    // The client is still taking data: restart its send timeout.
+    self->armTimer(self->runtime_->config.timeouts.idle_ms);
+  }
+  if (self->client_pending_bytes_ < kLowWater) {
+    self->setUpstreamReading(true);
   }
 }
 
@@ -751,16 +852,41 @@ void ClientConnection::armTimer(uint32_t ms) {
   uv_timer_start(&timer_, onTimer, ms, 0);
 }
 
+void ClientConnection::armUpstreamTimer(uint32_t ms) {
+  uv_timer_start(&upstream_timer_, onUpstreamTimer, ms, 0);
+}
+
+void ClientConnection::setUpstreamReading(bool on) {
+  if (upstream_ == nullptr) {
+    return;
+  }
+  upstream_->setReading(on);
+  if (!upstream_->connected || upstream_->idle) {
+    return;
+  }
+  // While the gateway stops reading because the client is slow, the
+  // upstream's silence is not the upstream's fault: the client's send
+  // timeout (timer_) covers that time instead.
+  if (on && exchange_.forwarded && !exchange_.response_complete) {
+    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+  } else if (!on) {
+    uv_timer_stop(&upstream_timer_);
+  }
+}
+
 void ClientConnection::onTimer(uv_timer_t* timer) {
   auto* self = static_cast<ClientConnection*>(timer->data);
   switch (self->state_) {
     case State::Handshaking:
-      self->server_->stats().handshakes_failed++;
       self->logHandshakeRejected("handshake_timeout");
       self->closeNow();
       break;
     case State::Open:
-      if (self->parser_.inMessage() && !self->exchange_.active) {
+      if (self->exchange_.active) {
+        log::info("conn.send_timeout",
+                  {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
+        self->closeNow();
+      } else if (self->parser_.inMessage()) {
         log::info("http.header_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
         self->exchange_ = Exchange{};

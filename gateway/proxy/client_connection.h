@@ -71,6 +71,7 @@ class ClientConnection : public http::ParserHandler {
     int version_minor = 1;
     bool keep_alive = true;
     bool forwarded = false;
+    std::string decision;  // allow, deny, no_route, revoked; empty for a bad request
     bool request_chunked = false;
     std::string upstream_address;
     bool request_complete = false;
@@ -113,6 +114,8 @@ class ClientConnection : public http::ParserHandler {
   void maybeFinishExchange();
   void logExchange();
 
+  bool adoptCurrentRuntime();
+  bool checkHost(const http::MessageHead& head, std::string* out_host);
   void forward(const http::MessageHead& head, const policy::Route& route);
   void sendLocalReply(int status, std::string_view body, bool close);
   void failUpstream(int status, std::string_view body, const std::string& error);
@@ -128,6 +131,8 @@ class ClientConnection : public http::ParserHandler {
   void updateClientReading();
   void detachUpstream();
   void armTimer(uint32_t ms);
+  void armUpstreamTimer(uint32_t ms);
+  void setUpstreamReading(bool on);
 
   Server* server_;
   std::shared_ptr<const Runtime> runtime_;

@@ -62,6 +62,7 @@ Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config
   }
   auto runtime = std::make_shared<Runtime>(std::move(config), std::move(*tls));
   runtime->upstreams = std::move(upstreams);
+  runtime->expiries = tls::certificateExpiries(runtime->config.tls);
   return std::shared_ptr<const Runtime>(std::move(runtime));
 }
 

@@ -14,6 +14,7 @@
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
 #include "gateway/policy/policy.h"
+#include "gateway/tls/tls_context.h"
 
 namespace gw::proxy {
 
@@ -28,6 +29,8 @@ struct Runtime {
   bssl::UniquePtr<SSL_CTX> tls;
   policy::Policy policy;
   std::map<std::string, UpstreamAddress> upstreams;
+  std::vector<tls::CertificateExpiry> expiries;
+  uint64_t version = 0;  // increases with every reload
 
   Runtime(config::GatewayConfig c, bssl::UniquePtr<SSL_CTX> t)
       : config(std::move(c)), tls(std::move(t)), policy(config.policy) {}

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "gateway/common/log.h"
+#include "gateway/common/metrics.h"
 #include "gateway/config/load.h"
 #include "gateway/proxy/client_connection.h"
 
@@ -28,8 +29,38 @@ int toSockaddr(const config::ListenAddress& address, sockaddr_storage* out) {
 
 }  // namespace
 
+static void describeMetrics() {
+  metrics::Registry& registry = metrics::registry();
+  registry.describe("certgate_handshakes_total", "counter",
+                    "TLS handshakes by result (ok, rejected) and reason (full, resumed, or the "
+                    "rejection reason code)");
+  registry.describe("certgate_handshake_duration_seconds", "histogram",
+                    "Time from accept to a completed handshake");
+  registry.describe("certgate_requests_total", "counter",
+                    "Requests by route, decision and response status class");
+  registry.describe("certgate_request_duration_seconds", "histogram",
+                    "Time from request head to the end of the response, by route");
+  registry.describe("certgate_upstream_duration_seconds", "histogram",
+                    "Time from sending a request upstream to the response head, by upstream");
+  registry.describe("certgate_upstream_errors_total", "counter",
+                    "Failed upstream exchanges by upstream and kind");
+  registry.describe("certgate_upstream_healthy", "gauge",
+                    "1 if the upstream's last exchange succeeded, 0 if it failed");
+  registry.describe("certgate_connections_active", "gauge", "Open client connections");
+  registry.describe("certgate_reloads_total", "counter", "Configuration reloads by result");
+  registry.describe("certgate_config_version", "gauge",
+                    "Configuration version, 0 at start, +1 per successful reload");
+  registry.describe("certgate_certificate_expiry_seconds", "gauge",
+                    "Seconds until the server certificate or a client CA expires");
+  registry.describe("certgate_client_identities", "gauge",
+                    "Distinct client certificates seen since start, and how many of them "
+                    "expire within 7 and 30 days");
+}
+
 Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path)
-    : loop_(loop), runtime_(std::move(runtime)), config_path_(std::move(config_path)) {}
+    : loop_(loop), runtime_(std::move(runtime)), config_path_(std::move(config_path)) {
+  describeMetrics();
+}
 
 Server::~Server() {
   closeListeners();
@@ -170,19 +201,108 @@ void Server::reload() {
   auto config = config::loadGatewayConfig(config_path_);
   if (!config) {
     log::error("config.reload_failed", {{"file", config_path_}, {"error", config.error()}});
+    metrics::registry().increment("certgate_reloads_total", {{"result", "failure"}});
     return;
   }
   auto runtime = buildRuntime(std::move(*config));
   if (!runtime) {
     log::error("config.reload_failed", {{"file", config_path_}, {"error", runtime.error()}});
+    metrics::registry().increment("certgate_reloads_total", {{"result", "failure"}});
     return;
   }
   // Listen addresses are bound at start; a reload that changes them takes
   // effect only after a restart.
-  runtime_ = std::move(*runtime);
+  auto next = std::const_pointer_cast<Runtime>(*runtime);
+  next->version = runtime_->version + 1;
+  runtime_ = std::move(next);
+  metrics::registry().increment("certgate_reloads_total", {{"result", "success"}});
   log::info("config.reloaded",
             {{"file", config_path_},
              {"routes", static_cast<uint64_t>(runtime_->policy.routes().size())}});
+}
+
+void Server::recordHandshake(const char* failure_reason, bool resumed, double seconds) {
+  metrics::Registry& registry = metrics::registry();
+  if (failure_reason != nullptr) {
+    stats_.handshakes_failed++;
+    registry.increment("certgate_handshakes_total",
+                       {{"result", "rejected"}, {"reason", failure_reason}});
+    return;
+  }
+  stats_.handshakes_ok++;
+  registry.increment("certgate_handshakes_total",
+                     {{"result", "ok"}, {"reason", resumed ? "resumed" : "full"}});
+  registry.observe("certgate_handshake_duration_seconds", {}, seconds);
+}
+
+void Server::recordRequest(const std::string& route, const std::string& decision, int status,
+                           double seconds) {
+  stats_.requests++;
+  std::string status_class = std::to_string(status / 100) + "xx";
+  metrics::registry().increment(
+      "certgate_requests_total",
+      {{"route", route}, {"decision", decision}, {"status_class", status_class}});
+  metrics::registry().observe("certgate_request_duration_seconds", {{"route", route}}, seconds);
+}
+
+void Server::recordIdentity(const policy::Identity& identity, const std::string& decision) {
+  inventory_.record(identity, decision);
+}
+
+void Server::recordUpstreamResult(const std::string& upstream, const char* error_kind) {
+  bool healthy = error_kind == nullptr;
+  auto [entry, inserted] = upstream_healthy_.emplace(upstream, healthy);
+  if (!inserted && entry->second != healthy) {
+    log::warn("upstream.health_changed",
+              {{"upstream", upstream}, {"healthy", healthy ? "true" : "false"}});
+  }
+  entry->second = healthy;
+  if (!healthy) {
+    metrics::registry().increment("certgate_upstream_errors_total",
+                                  {{"upstream", upstream}, {"kind", error_kind}});
+  }
+}
+
+bool Server::ready(std::string* out_reason) const {
+  if (draining_) {
+    *out_reason = "draining";
+    return false;
+  }
+  if (listeners_.empty()) {
+    *out_reason = "no listener bound";
+    return false;
+  }
+  for (const auto& [upstream, healthy] : upstream_healthy_) {
+    if (!healthy) {
+      *out_reason = "upstream " + upstream + " failed its last request";
+      return false;
+    }
+  }
+  *out_reason = "ok";
+  return true;
+}
+
+std::string Server::renderMetrics() {
+  metrics::Registry& registry = metrics::registry();
+  time_t now = time(nullptr);
+  registry.setGauge("certgate_connections_active", {}, static_cast<double>(connections_.size()));
+  registry.setGauge("certgate_config_version", {}, static_cast<double>(runtime_->version));
+  for (const tls::CertificateExpiry& expiry : runtime_->expiries) {
+    time_t not_after = parseRfc3339(expiry.not_after);
+    registry.setGauge("certgate_certificate_expiry_seconds",
+                      {{"role", expiry.role}, {"subject", expiry.subject}},
+                      static_cast<double>(not_after - now));
+  }
+  for (const auto& [upstream, healthy] : upstream_healthy_) {
+    registry.setGauge("certgate_upstream_healthy", {{"upstream", upstream}}, healthy ? 1 : 0);
+  }
+  registry.setGauge("certgate_client_identities", {{"window", "all"}},
+                    static_cast<double>(inventory_.size()));
+  registry.setGauge("certgate_client_identities", {{"window", "expiring_7d"}},
+                    static_cast<double>(inventory_.countExpiringWithin(now, 7 * 86400)));
+  registry.setGauge("certgate_client_identities", {{"window", "expiring_30d"}},
+                    static_cast<double>(inventory_.countExpiringWithin(now, 30 * 86400)));
+  return registry.render();
 }
 
 }  // namespace gw::proxy

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -11,6 +12,7 @@
 #include <uv.h>
 
 #include "gateway/common/result.h"
+#include "gateway/proxy/identity_inventory.h"
 #include "gateway/proxy/runtime.h"
 
 namespace gw::proxy {
@@ -57,6 +59,20 @@ class Server {
   // Called by ClientConnection once it has started closing.
   void forget(ClientConnection* connection);
 
+  // Metrics and inventory updates from connections.
+  void recordHandshake(const char* failure_reason, bool resumed, double seconds);
+  void recordRequest(const std::string& route, const std::string& decision, int status,
+                     double seconds);
+  void recordIdentity(const policy::Identity& identity, const std::string& decision);
+  void recordUpstreamResult(const std::string& upstream, const char* error_kind);
+
+  // renderMetrics returns /metrics; healthy, ready and identities the other
+  // admin endpoints.
+  std::string renderMetrics();
+  bool ready(std::string* out_reason) const;
+  std::string identitiesJson() const { return inventory_.toJson(); }
+  size_t activeConnections() const { return connections_.size(); }
+
  private:
   struct Listener {
     uv_tcp_t* handle;  // heap; freed in its close callback
@@ -77,6 +93,8 @@ class Server {
   bool draining_ = false;
   uint64_t next_id_ = 1;
   ServerStats stats_;
+  IdentityInventory inventory_;
+  std::map<std::string, bool> upstream_healthy_;  // passive health: last result per upstream
 };
 
 }  // namespace gw::proxy

@@ -1,11 +1,15 @@
 #include "gateway/tls/peer_identity.h"
 
+#include <arpa/inet.h>
 #include <cstdio>
+#include <ctime>
+#include <vector>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/digest.h>
 #include <openssl/mem.h>
+#include <openssl/x509v3.h>
 
 namespace gw::tls {
 namespace {
@@ -39,6 +43,98 @@ std::string serialOf(X509* cert) {
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
   return out;
+}
+
+std::string utf8Of(ASN1_STRING* data) {
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) {
+    return {};
+  }
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::vector<std::string> attributeValues(X509_NAME* name, int nid) {
+  std::vector<std::string> out;
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+    out.push_back(utf8Of(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))));
+  }
+  return out;
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) {
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  return text;
+}
+
+std::string ipText(const ASN1_OCTET_STRING* ip) {
+  char text[INET6_ADDRSTRLEN] = "";
+  int len = ASN1_STRING_length(ip);
+  const unsigned char* data = ASN1_STRING_get0_data(ip);
+  if (len == 4) {
+    inet_ntop(AF_INET, data, text, sizeof(text));
+  } else if (len == 16) {
+    inet_ntop(AF_INET6, data, text, sizeof(text));
+  }
+  return text;
+}
+
+// readSubjectAltNames copies the SAN entries. Values with an embedded NUL
+// are dropped, because C code further down could read a shorter name.
+void readSubjectAltNames(X509* cert, policy::Identity* identity) {
+  bssl::UniquePtr<GENERAL_NAMES> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  if (!names) {
+    return;
+  }
+  for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); i++) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    std::string value;
+    std::vector<std::string>* list = nullptr;
+    switch (name->type) {
+      case GEN_DNS:
+        value = lowercase(utf8Of(name->d.dNSName));
+        list = &identity->dns;
+        break;
+      case GEN_URI:
+        value = utf8Of(name->d.uniformResourceIdentifier);
+        list = &identity->uri;
+        break;
+      case GEN_EMAIL:
+        value = lowercase(utf8Of(name->d.rfc822Name));
+        list = &identity->email;
+        break;
+      case GEN_IPADD:
+        value = ipText(name->d.iPAddress);
+        list = &identity->ip;
+        break;
+      default:
+        break;
+    }
+    if (list != nullptr && !value.empty() && value.find('\0') == std::string::npos) {
+      list->push_back(std::move(value));
+    }
+  }
+}
+
+std::string timeText(const ASN1_TIME* time) {
+  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (!epoch || !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+    return {};
+  }
+  time_t posix = static_cast<time_t>(days) * 86400 + seconds;
+  struct tm parsed;
+  gmtime_r(&posix, &parsed);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parsed);
+  return text;
 }
 
 }  // namespace
@@ -80,6 +176,10 @@ policy::Identity identityOf(X509* cert) {
       }
     }
   }
+  identity.o = attributeValues(subject, NID_organizationName);
+  identity.ou = attributeValues(subject, NID_organizationalUnitName);
+  readSubjectAltNames(cert, &identity);
+  identity.not_after = timeText(X509_get0_notAfter(cert));
   identity.subject = nameToString(subject);
   identity.issuer = nameToString(X509_get_issuer_name(cert));
   identity.serial_hex = serialOf(cert);

@@ -10,6 +10,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/tls/peer_identity.h"
+
 namespace gw::tls {
 namespace {
 
@@ -185,6 +187,47 @@ void onInfo(const SSL* ssl, int where, int value) {
 
 }  // namespace
 
+int reverifyPeer(SSL* ssl, SSL_CTX* ctx) {
+  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(ssl));
+  if (!leaf) {
+    return X509_V_ERR_UNSPECIFIED;
+  }
+  return verifyChain(leaf.get(), SSL_get_peer_cert_chain(ssl), ctx);
+}
+
+int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx) {
+  bssl::UniquePtr<X509_STORE_CTX> store_ctx(X509_STORE_CTX_new());
+  if (!store_ctx ||
+      !X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), leaf, chain)) {
+    ERR_clear_error();
+    return X509_V_ERR_UNSPECIFIED;
+  }
+  X509_STORE_CTX_set_default(store_ctx.get(), "ssl_client");
+  int ok = X509_verify_cert(store_ctx.get());
+  ERR_clear_error();
+  return ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store_ctx.get());
+}
+
+std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& config) {
+  std::vector<CertificateExpiry> out;
+  auto add = [&out](const std::string& file, const char* role, bool first_only) {
+    auto certs = readCertificates(file, role);
+    if (!certs) {
+      return;
+    }
+    for (auto& cert : *certs) {
+      policy::Identity identity = identityOf(cert.get());
+      out.push_back({role, identity.subject, identity.not_after});
+      if (first_only) {
+        break;
+      }
+    }
+  };
+  add(config.cert_file, "server", true);
+  add(config.client_ca_file, "client_ca", false);
+  return out;
+}
+
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info) {
   SSL_set_ex_data(ssl, g_info_index, info);
 }
@@ -208,6 +251,10 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, onVerify);
   SSL_CTX_set_info_callback(ctx.get(), onInfo);
+  // Sessions resume only within the context that verified them; a reload
+  // builds a new context with new ticket keys.
+  static const uint8_t kSessionContext[] = "certgate";
+  SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof(kSessionContext) - 1);
   // Renegotiation is off by default in BoringSSL servers; HTTP/1.1 only.
   static const uint8_t kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_select_cb(

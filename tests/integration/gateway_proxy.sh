@@ -112,9 +112,9 @@ ctx = ssl.create_default_context(cafile=f"{certs}/ca.crt")
 ctx.load_cert_chain(f"{certs}/client_good.crt", f"{certs}/client_good.key")
 with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
                      server_hostname="localhost") as s:
-    s.sendall(b"GET /secret HTTP/1.1\r\nHost: a\r\n\r\n"
-              b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
-              b"GET /nothing/../x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    s.sendall(b"GET /secret HTTP/1.1\r\nHost: localhost\r\n\r\n"
+              b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello"
+              b"GET /nothing/../x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     data = b""
     while chunk := s.recv(65536):
         data += chunk

@@ -76,13 +76,16 @@ start_process() {
   exit 1
 }
 
-# write_demo_config DIR CERTS GATEWAY_PORT UPSTREAM_PORT writes gateway.toml
-# and policy.toml into DIR, made from the shipped conf/ files with the
-# certificate directory and ports replaced.
+# write_demo_config DIR CERTS GATEWAY_PORT UPSTREAM_PORT [ADMIN_PORT] writes
+# gateway.toml and policy.toml into DIR, made from the shipped conf/ files
+# with the certificate directory and ports replaced (a free admin port if
+# none is given).
 write_demo_config() {
   local dir=$1 certs=$2 gateway_port=$3 upstream_port=$4
   mkdir -p "$dir"
+  local admin_port=${5:-$(free_port)}
   sed -e "s#\.\./certs#$certs#g" -e "s#:4443\"#:$gateway_port\"#g" \
+    -e "s#127.0.0.1:9901#127.0.0.1:$admin_port#" \
     "$ROOT/conf/gateway.toml" >"$dir/gateway.toml"
   sed -e "s#127.0.0.1:8080#127.0.0.1:$upstream_port#" "$ROOT/conf/policy.toml" >"$dir/policy.toml"
 }

@@ -1,0 +1,179 @@
+#include "gateway/proxy/admin_server.h"
+
+#include "gateway/common/log.h"
+#include "gateway/http/parser.h"
+#include "gateway/proxy/server.h"
+#include "gateway/proxy/write_request.h"
+
+namespace gw::proxy {
+namespace {
+
+constexpr size_t kMaxAdminHeaderBytes = 8192;
+
+std::string response(int status, const char* content_type, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + http::reasonPhrase(status) +
+         "\r\nContent-Type: " + content_type +
+         "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + body;
+}
+
+// AdminConnection reads one request, answers it and closes. It deletes
+// itself in the close callback.
+class AdminConnection : public http::ParserHandler {
+ public:
+  explicit AdminConnection(AdminServer* admin)
+      : admin_(admin), parser_(http::MessageKind::Request, this, kMaxAdminHeaderBytes) {
+    tcp_.data = this;
+  }
+
+  void start(uv_loop_t* loop, uv_stream_t* listener) {
+    uv_tcp_init(loop, &tcp_);
+    if (uv_accept(listener, stream()) != 0) {
+      closeNow();
+      return;
+    }
+    uv_read_start(stream(), onAlloc, onRead);
+  }
+
+  http::HeadAction onHead(http::MessageHead& head) override {
+    method_ = head.method;
+    path_ = head.target.substr(0, head.target.find('?'));
+    return http::HeadAction::Continue;
+  }
+  void onBody(std::string_view) override {}
+  void onMessageComplete() override { complete_ = true; }
+
+ private:
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+
+  static void onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+    static char buffer[8192];
+    *buf = uv_buf_init(buffer, sizeof(buffer));
+  }
+
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<AdminConnection*>(stream->data);
+    if (nread < 0) {
+      self->closeNow();
+      return;
+    }
+    if (nread == 0 || self->answered_) {
+      return;
+    }
+    http::FeedResult result =
+        self->parser_.feed(std::string_view(buf->base, static_cast<size_t>(nread)));
+    if (result.status == http::ParseStatus::Error) {
+      self->send(response(400, "text/plain", "Bad request\n"));
+    } else if (self->complete_) {
+      self->send(self->admin_->respond(self->method_, self->path_));
+    }
+  }
+
+  void send(std::string data) {
+    answered_ = true;
+    uv_read_stop(stream());
+    if (WriteRequest::start(stream(), std::move(data), onWrite) != 0) {
+      closeNow();
+    }
+  }
+
+  static void onWrite(uv_write_t* req, int) {
+    auto* self = static_cast<AdminConnection*>(req->handle->data);
+    delete reinterpret_cast<WriteRequest*>(req);
+    self->closeNow();
+  }
+
+  void closeNow() {
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
+               [](uv_handle_t* handle) { delete static_cast<AdminConnection*>(handle->data); });
+    }
+  }
+
+  AdminServer* admin_;
+  uv_tcp_t tcp_;
+  http::Parser parser_;
+  std::string method_;
+  std::string path_;
+  bool complete_ = false;
+  bool answered_ = false;
+};
+
+}  // namespace
+
+AdminServer::~AdminServer() {
+  close();
+}
+
+Status AdminServer::listen(const config::ListenAddress& address) {
+  bool v6 = address.host.find(':') != std::string::npos;
+  address_ = v6 ? "[" + address.host + "]:" + std::to_string(address.port)
+                : address.host + ":" + std::to_string(address.port);
+  sockaddr_storage storage{};
+  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
+                            reinterpret_cast<sockaddr_in6*>(&storage))
+              : uv_ip4_addr(address.host == "localhost" ? "127.0.0.1" : address.host.c_str(),
+                            address.port, reinterpret_cast<sockaddr_in*>(&storage));
+  listener_ = new uv_tcp_t;
+  uv_tcp_init(loop_, listener_);
+  listener_->data = this;
+  if (rc == 0) {
+    rc = uv_tcp_bind(listener_, reinterpret_cast<sockaddr*>(&storage), 0);
+  }
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 64, onConnection);
+  }
+  if (rc != 0) {
+    close();
+    return Error{"cannot listen on admin address " + address_ + ": " + uv_strerror(rc)};
+  }
+  sockaddr_storage bound{};
+  int len = sizeof(bound);
+  uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+  address_ = formatAddress(reinterpret_cast<sockaddr*>(&bound));
+  return okStatus();
+}
+
+void AdminServer::close() {
+  if (listener_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
+    listener_ = nullptr;
+  }
+}
+
+void AdminServer::onConnection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<AdminServer*>(listener->data);
+  if (status != 0) {
+    log::warn("admin.accept_error", {{"error", uv_strerror(status)}});
+    return;
+  }
+  auto* connection = new AdminConnection(self);
+  connection->start(self->loop_, listener);
+}
+
+std::string AdminServer::respond(const std::string& method, const std::string& path) {
+  bool known =
+      path == "/metrics" || path == "/healthz" || path == "/readyz" || path == "/identities";
+  if (!known) {
+    return response(404, "text/plain",
+                    "Not found; try /metrics, /healthz, /readyz or /identities\n");
+  }
+  if (method != "GET") {
+    return response(405, "text/plain", "Method not allowed; use GET\n");
+  }
+  if (path == "/metrics") {
+    return response(200, "text/plain; version=0.0.4; charset=utf-8", server_->renderMetrics());
+  }
+  if (path == "/healthz") {
+    return response(200, "text/plain", "ok\n");
+  }
+  if (path == "/readyz") {
+    std::string reason;
+    bool ready = server_->ready(&reason);
+    return response(ready ? 200 : 503, "text/plain", reason + "\n");
+  }
+  return response(200, "application/json", server_->identitiesJson());
+}
+
+}  // namespace gw::proxy
