@@ -12,7 +12,8 @@ set -euo pipefail
 
 build_packages=(g++ cmake make pkg-config libuv1-dev android-libboringssl-dev node-llhttp
   libtomlplusplus-dev doctest-dev)
-test_packages=(curl openssl android-boringssl python3 libnss3-tools chromium procps iproute2)
+test_packages=(curl openssl android-boringssl python3 python3-prometheus-client libnss3-tools chromium
+  haproxy procps systemd)
 bench_packages=(nginx haproxy android-boringssl util-linux)
 
 wanted=()

@@ -24,6 +24,64 @@ const char* levelName(Level level) {
   return "?";
 }
 
+// utf8SequenceLength returns the length of the valid UTF-8 sequence at
+// |value[i]| (lead byte >= 0x80), or 0 if it is invalid, overlong, a
+// surrogate, or a C1 control character (U+0080 to U+009F), which some
+// terminals act on.
+size_t utf8SequenceLength(std::string_view value, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(value[k]); };
+  unsigned char lead = byte(i);
+  size_t len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+  if (len == 0 || lead > 0xf4 || i + len > value.size()) {
+    return 0;
+  }
+  uint32_t code = lead & (0x7f >> len);
+  for (size_t k = 1; k < len; k++) {
+    if ((byte(i + k) & 0xc0) != 0x80) {
+      return 0;
+    }
+    code = (code << 6) | (byte(i + k) & 0x3f);
+  }
+  bool overlong = (len == 3 && code < 0x800) || (len == 4 && code < 0x10000);
+  bool surrogate = code >= 0xd800 && code <= 0xdfff;
+  if (overlong || surrogate || code > 0x10ffff || code < 0xa0) {
+    return 0;
+  }
+  return len;
+}
+
+// appendEscaped copies |value| to |out|, passing valid printable UTF-8
+// through and writing every other byte with |escape|.
+void appendEscaped(std::string* out, std::string_view value,
+                   void (*escape)(std::string*, unsigned char)) {
+  for (size_t i = 0; i < value.size();) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += static_cast<char>(c);
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
+      escape(out, c);
+      i++;
+    } else if (c < 0x80) {
+      *out += static_cast<char>(c);
+      i++;
+    } else if (size_t len = utf8SequenceLength(value, i); len > 0) {
+      out->append(value.substr(i, len));
+      i += len;
+    } else {
+      escape(out, c);
+      i++;
+    }
+  }
+}
+
+void escapeHex(std::string* out, unsigned char c) {
+  char buf[8];
+  snprintf(buf, sizeof(buf), "\\x%02x", c);
+  *out += buf;
+}
+
 bool needsQuotes(std::string_view value) {
   if (value.empty()) {
     return true;
@@ -79,18 +137,7 @@ std::string formatValue(std::string_view value) {
     return std::string(value);
   }
   std::string out = "\"";
-  for (unsigned char c : value) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  appendEscaped(&out, value, escapeHex);
   out += '"';
   return out;
 }
@@ -101,20 +148,17 @@ void setJson(bool json) {
 
 namespace {
 
+// escapeJson writes a byte as a JSON escape. Bytes of invalid UTF-8 come
+// out as the code point of the same number, so the line stays valid JSON.
+void escapeJson(std::string* out, unsigned char c) {
+  char buf[8];
+  snprintf(buf, sizeof(buf), "\\u%04x", c);
+  *out += buf;
+}
+
 void appendJsonString(std::string* out, std::string_view value) {
   *out += '"';
-  for (unsigned char c : value) {
-    if (c == '"' || c == '\\') {
-      *out += '\\';
-      *out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\u%04x", c);
-      *out += buf;
-    } else {
-      *out += static_cast<char>(c);
-    }
-  }
+  appendEscaped(out, value, escapeJson);
   *out += '"';
 }
 

@@ -25,6 +25,7 @@ struct TlsConfig {
   std::string client_ca_file;       // CA certificates that client certificates must chain to
   std::string crl_file;             // optional CRL (PEM) checked for every client certificate
   std::string min_version = "1.3";  // "1.2" or "1.3"
+  std::string ticket_key_file;      // shared session ticket keys; empty: random per process
 };
 
 // Timeouts in milliseconds. Each protects the gateway from a peer that stops

@@ -423,7 +423,9 @@ void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
     return;
   }
   reader.rejectUnknownKeys(*tls, "[tls]",
-                           {"cert", "key", "chain", "client_ca", "crl", "min_version"});
+                           {"cert", "key", "chain", "client_ca", "crl", "min_version",
+                            "ticket_key_file"});
+  reader.path(*tls, "ticket_key_file", &config->tls.ticket_key_file, false);
   reader.path(*tls, "cert", &config->tls.cert_file, true);
   reader.path(*tls, "key", &config->tls.key_file, true);
   reader.path(*tls, "chain", &config->tls.chain_file, false);

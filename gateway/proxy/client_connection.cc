@@ -213,6 +213,7 @@ void ClientConnection::onHandshakeDone() {
     return;
   }
   state_ = State::Open;
+  handshake_ms_ = millisecondsSince(accepted_at_);
   server_->recordHandshake(nullptr, SSL_session_reused(tls_.ssl()) != 0,
                            secondsSince(accepted_at_));
   log::debug("tls.handshake_ok",
@@ -228,6 +229,13 @@ void ClientConnection::onHandshakeDone() {
 }
 
 void ClientConnection::logHandshakeRejected(const char* reason) {
+  server_->recordHandshake(reason, false, 0);
+  // Repeated failures from one address for one reason are logged at the
+  // 1st, 2nd, 4th, 8th ... occurrence, with the number left out between.
+  uint64_t suppressed = 0;
+  if (!server_->shouldLogRejection(peer_ip_ + " " + reason, &suppressed)) {
+    return;
+  }
   tls::ConnectionTlsInfo& info = tls_.info();
   std::string alert = "-";
   if (info.alert_sent >= 0) {
@@ -238,7 +246,6 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
     presented = tls::identityOf(info.rejected.get());
     server_->recordIdentity(presented, std::string("rejected:") + reason);
   }
-  server_->recordHandshake(reason, false, 0);
   log::info("tls.handshake_rejected",
             {{"conn", id_},
              {"peer", peer_},
@@ -252,7 +259,8 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
              {"cert_sha256", presented.fingerprint_sha256.empty()
                                  ? "-"
                                  : shortFingerprint(presented.fingerprint_sha256)},
-             {"dur_ms", millisecondsSince(accepted_at_)}});
+             {"dur_ms", millisecondsSince(accepted_at_)},
+             {"suppressed", suppressed}});
 }
 
 // --- Requests -----------------------------------------------------------------
@@ -319,6 +327,7 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   }
   policy::Decision decision = runtime_->policy.decide(identity_, host, target.path);
   exchange_.route = decision.route;
+  exchange_.rule = decision.rule;
   if (decision.verdict == policy::Verdict::NoRoute) {
     log::info("policy.no_route", {{"conn", id_},
                                   {"cn", identity_.cn},
@@ -414,6 +423,7 @@ void ClientConnection::onBody(std::string_view data) {
   if (!exchange_.forwarded || upstream_ == nullptr) {
     return;  // the request was answered locally; its body is discarded
   }
+  exchange_.bytes_in += data.size();
   upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
   updateClientReading();
 }
@@ -493,18 +503,35 @@ void ClientConnection::logExchange() {
   std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
   server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
   server_->recordIdentity(identity_, decision);
+  std::string sans;
+  for (const auto* list : {&identity_.dns, &identity_.uri, &identity_.email, &identity_.ip}) {
+    for (const std::string& value : *list) {
+      sans += (sans.empty() ? "" : ",") + value;
+    }
+  }
+  const SSL* ssl = tls_.ssl();
   log::info("http.request",
             {{"conn", id_},
              {"peer", peer_},
+             {"tls", SSL_get_version(ssl)},
+             {"cipher", SSL_CIPHER_get_name(SSL_get_current_cipher(ssl))},
+             {"resumed", SSL_session_reused(ssl) ? "true" : "false"},
              {"cn", identity_.cn},
+             {"sans", sans.empty() ? "-" : sans},
+             {"serial", identity_.serial_hex},
+             {"sha256", identity_.fingerprint_sha256},
              {"method", exchange_.method},
              {"path", exchange_.path},
              {"route", route},
+             {"rule", exchange_.rule.empty() ? "-" : exchange_.rule},
              {"decision", decision},
              {"upstream", exchange_.upstream_address.empty() ? "-" : exchange_.upstream_address},
              {"status", exchange_.status},
+             {"bytes_in", exchange_.bytes_in},
              {"bytes_out", exchange_.bytes_out},
-             {"dur_ms", millisecondsSince(exchange_.started)}});
+             {"handshake_ms", handshake_ms_},
+             {"upstream_ms", exchange_.upstream_ms},
+             {"total_ms", millisecondsSince(exchange_.started)}});
 }
 
 // --- Upstream -----------------------------------------------------------------
@@ -678,6 +705,7 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
   interim_response_ = false;
   if (exchange_.route != nullptr) {
     server_->recordUpstreamResult(exchange_.route->upstream, nullptr);
+    exchange_.upstream_ms = millisecondsSince(exchange_.started);
     metrics::registry().observe("certgate_upstream_duration_seconds",
                                 {{"upstream", exchange_.route->upstream}},
                                 secondsSince(exchange_.started));

@@ -80,7 +80,10 @@ class ClientConnection : public http::ParserHandler {
     int status = 0;
     http::ResponseFraming framing = http::ResponseFraming::None;
     const policy::Route* route = nullptr;
+    std::string rule;
+    uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+    int64_t upstream_ms = -1;
     std::chrono::steady_clock::time_point started;
   };
 
@@ -150,6 +153,7 @@ class ClientConnection : public http::ParserHandler {
   tls::TlsSession tls_;
   std::chrono::steady_clock::time_point accepted_at_;
   policy::Identity identity_;
+  int64_t handshake_ms_ = 0;
 
   http::Parser parser_;
   bool parser_paused_ = false;

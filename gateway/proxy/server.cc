@@ -263,6 +263,22 @@ void Server::recordUpstreamResult(const std::string& upstream, const char* error
   }
 }
 
+bool Server::shouldLogRejection(const std::string& key, uint64_t* out_suppressed) {
+  // Bound the table: a scan from many addresses must not grow it forever.
+  constexpr size_t kMaxTrackedAddresses = 10'000;
+  if (rejections_.size() >= kMaxTrackedAddresses && rejections_.count(key) == 0) {
+    rejections_.clear();
+  }
+  RejectionCount& entry = rejections_[key];
+  entry.count++;
+  if ((entry.count & (entry.count - 1)) != 0) {
+    return false;
+  }
+  *out_suppressed = entry.count - entry.logged_at - 1;
+  entry.logged_at = entry.count;
+  return true;
+}
+
 bool Server::ready(std::string* out_reason) const {
   if (draining_) {
     *out_reason = "draining";

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -66,6 +67,11 @@ class Server {
   void recordIdentity(const policy::Identity& identity, const std::string& decision);
   void recordUpstreamResult(const std::string& upstream, const char* error_kind);
 
+  // shouldLogRejection counts a rejected handshake under |key| (client IP
+  // and reason) and reports whether to log it: the 1st, 2nd, 4th, 8th ... time. |out_suppressed|
+  // receives how many were not logged since the last logged one.
+  bool shouldLogRejection(const std::string& key, uint64_t* out_suppressed);
+
   // renderMetrics returns /metrics; healthy, ready and identities the other
   // admin endpoints.
   std::string renderMetrics();
@@ -94,7 +100,13 @@ class Server {
   uint64_t next_id_ = 1;
   ServerStats stats_;
   IdentityInventory inventory_;
-  std::map<std::string, bool> upstream_healthy_;  // passive health: last result per upstream
+  std::map<std::string, bool> upstream_healthy_;
+  struct RejectionCount {
+    uint64_t count = 0;
+    uint64_t logged_at = 0;
+  };
+  std::unordered_map<std::string, RejectionCount>
+      rejections_;  // by IP and reason  // passive health: last result per upstream
 };
 
 }  // namespace gw::proxy

@@ -3,14 +3,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "gateway/tls/peer_identity.h"
+#include "gateway/tls/ticket_keys.h"
 
 namespace gw::tls {
 namespace {
@@ -150,6 +154,31 @@ Status loadClientTrust(SSL_CTX* ctx, const config::TlsConfig& config) {
   return okStatus();
 }
 
+std::string readFileBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// setSessionContext binds resumption to the trust configuration: the
+// session ID context is a hash of the client CA and CRL files, and BoringSSL
+// refuses to resume a session whose context differs. After a CA or CRL
+// change, old sessions and tickets (also tickets under shared keys) get a
+// full handshake, so resumption never skips a check the new trust settings
+// would make.
+Status setSessionContext(SSL_CTX* ctx, const config::TlsConfig& config) {
+  std::string trust = readFileBytes(config.client_ca_file);
+  trust += '\0';
+  if (!config.crl_file.empty()) {
+    trust += readFileBytes(config.crl_file);
+  }
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const uint8_t*>(trust.data()), trust.size(), digest);
+  if (!SSL_CTX_set_session_id_context(ctx, digest, sizeof(digest))) {
+    return Error{"cannot set the session context: " + lastError()};
+  }
+  return okStatus();
+}
+
 ConnectionTlsInfo* infoOf(const SSL* ssl) {
   return static_cast<ConnectionTlsInfo*>(SSL_get_ex_data(ssl, g_info_index));
 }
@@ -251,10 +280,14 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, onVerify);
   SSL_CTX_set_info_callback(ctx.get(), onInfo);
-  // Sessions resume only within the context that verified them; a reload
-  // builds a new context with new ticket keys.
-  static const uint8_t kSessionContext[] = "certgate";
-  SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof(kSessionContext) - 1);
+  if (Status status = setSessionContext(ctx.get(), config); !status) {
+    return Error{status.error()};
+  }
+  if (!config.ticket_key_file.empty()) {
+    if (Status status = installTicketKeys(ctx.get(), config.ticket_key_file); !status) {
+      return Error{status.error()};
+    }
+  }
   // Renegotiation is off by default in BoringSSL servers; HTTP/1.1 only.
   static const uint8_t kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_select_cb(

@@ -26,12 +26,12 @@ expect_start_error() {
 }
 
 printf '[[routes]\n' >>"$WORK/conf/policy.toml"
-expect_start_error "TOML syntax error names file and line" "policy.toml:18:"
+expect_start_error "TOML syntax error names file and line" "policy.toml:19:10: TOML syntax error"
 sed -i 's/allow_cn = \["good-client"\]/allow_cn = "good-client"/' "$WORK/conf/policy.toml"
 expect_start_error "CN list of the wrong type is explained" \
   "'allow_cn' must be an array of strings, for example allow_cn = [\"good-client\"]"
 printf 'colour = "blue"\n' | cat - "$WORK/policy.good" >"$WORK/conf/policy.toml"
-expect_start_error "unknown key is named" "policy.toml:1:1: unknown key 'colour'"
+expect_start_error "unknown key is named" "policy.toml:1:10: unknown key 'colour'"
 sed -i 's/upstream = "demo"/upstream = "missing"/' "$WORK/conf/policy.toml"
 expect_start_error "undefined upstream is named" "upstream 'missing', which is not defined"
 

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 TEST_SUITE("log") {
-  TEST_CASE("plain value is not quoted") { CHECK(gw::log::formatValue("good-client") == "good-client"); }
+  TEST_CASE("plain value is not quoted") {
+    CHECK(gw::log::formatValue("good-client") == "good-client");
+  }
 
   TEST_CASE("value with space is quoted") {
     CHECK(gw::log::formatValue("Demo Root CA") == "\"Demo Root CA\"");
@@ -17,5 +19,24 @@ TEST_SUITE("log") {
     CHECK(gw::log::formatValue("a\"b\\c") == "\"a\\\"b\\\\c\"");
   }
 
-  TEST_CASE("empty value is quoted") { CHECK(gw::log::formatValue("") == "\"\""); }
+  TEST_CASE("empty value is quoted") {
+    CHECK(gw::log::formatValue("") == "\"\"");
+  }
+
+  TEST_CASE("UTF-8 name stays readable") {
+    CHECK(gw::log::formatValue("J\xc3\xb6rg") == "\"J\xc3\xb6rg\"");
+  }
+
+  TEST_CASE("C1 control character is escaped") {
+    CHECK(gw::log::formatValue("a\xc2\x9b"
+                               "b") == "\"a\\xc2\\x9bb\"");
+  }
+
+  TEST_CASE("invalid UTF-8 byte is escaped") {
+    CHECK(gw::log::formatValue("a\xff") == "\"a\\xff\"");
+  }
+
+  TEST_CASE("overlong encoding is escaped") {
+    CHECK(gw::log::formatValue("\xc0\xaf") == "\"\\xc0\\xaf\"");
+  }
 }
