@@ -1,18 +1,31 @@
 #include "bench/connection.h"
 
+#include <algorithm>
 #include <array>
 
 namespace bench {
 namespace {
 
-// A write request owns the bytes it sends; onWrite frees both.
+// A write request owns the bytes it sends, and onWrite frees both.
 struct WriteRequest {
   uv_write_t request;
   std::string data;
 };
 
-std::string uvError(const char* what, int status) {
-  return std::string(what) + ": " + uv_strerror(status);
+// Returns the first line of |data|, at most 60 bytes, with bytes outside
+// printable ASCII replaced by '?', for failure details.
+std::string firstLine(const std::string& data) {
+  std::string line = data.substr(0, std::min<size_t>(data.find_first_of("\r\n"), 60));
+  for (char& c : line) {
+    if (c < 0x20 || c > 0x7e) {
+      c = '?';
+    }
+  }
+  return line;
+}
+
+std::string uvError(const char* action, int status) {
+  return std::string(action) + ": " + uv_strerror(status);
 }
 
 }  // namespace
@@ -51,8 +64,6 @@ const char* Connection::stateName() const {
       return "connecting";
     case State::Handshaking:
       return "handshaking";
-    case State::AwaitingTicket:
-      return "waiting for a session ticket";
     case State::Confirming:
       return "waiting for the server to close";
     case State::AwaitingResponse:
@@ -159,17 +170,6 @@ void Connection::process() {
   if (state_ != State::Handshaking && state_ != State::Closing) {
     readApplicationData();
   }
-  if (state_ == State::AwaitingTicket) {
-    checkTicket();
-  }
-}
-
-void Connection::checkTicket() {
-  if (config_.tls->ticketsReceived() > tickets_at_handshake_) {
-    state_ = State::Confirming;
-    tls_->sendCloseNotify();
-    flush();
-  }
 }
 
 void Connection::onHandshakeDone() {
@@ -182,14 +182,9 @@ void Connection::onHandshakeDone() {
       // checked the client certificate. Closing politely and waiting for
       // the server's close makes every counted handshake one the server
       // completed and accepted.
-      if (config_.wait_for_ticket) {
-        state_ = State::AwaitingTicket;
-        tickets_at_handshake_ = config_.tls->ticketsReceived();
-      } else {
-        state_ = State::Confirming;
-        tls_->sendCloseNotify();
-        flush();
-      }
+      state_ = State::Confirming;
+      tls_->sendCloseNotify();
+      flush();
       break;
     case Mode::Request:
       state_ = State::AwaitingResponse;
@@ -245,8 +240,15 @@ void Connection::readApplicationData() {
 
 // Returns false when the connection was closed.
 bool Connection::onPlaintext(const std::string& plaintext) {
+  if (state_ == State::Confirming) {
+    // Some servers respond to the close of a connection that sent no request,
+    // for example HAProxy with "400 Bad request". The handshake was still
+    // accepted, so the data is dropped and the wait for the close goes on.
+    return true;
+  }
   if (state_ != State::AwaitingResponse) {
-    fail(FailureKind::Io, std::string("unexpected data from the server while ") + stateName());
+    fail(FailureKind::Io, std::string("unexpected data from the server while ") + stateName() +
+                              ": " + firstLine(plaintext));
     return false;
   }
   ParseStatus status = parser_.feed(plaintext);
@@ -265,7 +267,6 @@ void Connection::onPeerClosed() {
     case State::Handshaking:
       fail(FailureKind::Handshake, "connection closed during the handshake");
       break;
-    case State::AwaitingTicket:
     case State::Confirming:
       succeed(handshake_done_ns_ - operation_start_ns_);
       close();
@@ -290,8 +291,8 @@ void Connection::onTlsFailed() {
   // An alert after the client's handshake is the server rejecting the
   // client certificate, as long as no response has arrived yet.
   bool before_response = responses_ == 0 && !parser_.started();
-  bool rejected = state_ == State::AwaitingTicket || state_ == State::Confirming ||
-                  state_ == State::Idle || (state_ == State::AwaitingResponse && before_response);
+  bool rejected = state_ == State::Confirming || state_ == State::Idle ||
+                  (state_ == State::AwaitingResponse && before_response);
   fail(rejected ? FailureKind::Handshake : FailureKind::Io, tls_->errorText());
 }
 

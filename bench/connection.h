@@ -59,9 +59,6 @@ struct ConnectionConfig {
   std::string request;  // request and keepalive modes: the bytes of one request
   int expect_status = 200;
   uint64_t timeout_ms = 10000;
-  // Handshake and resume modes: wait for a session ticket before sending
-  // close_notify, so the ticket is kept for later connections.
-  bool wait_for_ticket = false;
 };
 
 class Connection {
@@ -86,7 +83,6 @@ class Connection {
   enum class State {
     Connecting,
     Handshaking,
-    AwaitingTicket,
     Confirming,
     AwaitingResponse,
     Idle,
@@ -108,7 +104,6 @@ class Connection {
   void onHandshakeDone();
   void readApplicationData();
   bool onPlaintext(const std::string& plaintext);
-  void checkTicket();
   void onPeerClosed();
   void onTlsFailed();
   void completeResponse();
@@ -129,7 +124,6 @@ class Connection {
   uint64_t responses_ = 0;
   uint64_t operation_start_ns_ = 0;
   uint64_t handshake_done_ns_ = 0;
-  uint64_t tickets_at_handshake_ = 0;
   std::unique_ptr<TlsClient> tls_;
   ResponseParser parser_;
 };
