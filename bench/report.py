@@ -71,6 +71,9 @@ class Results:
         self.memory = {row[0]: row[1:] for row in read_tsv(self.dir / "memory.tsv")}
         self.policy = {row[0]: row[1:] for row in read_tsv(self.dir / "policy.tsv")}
 
+    def failed_servers(self):
+        return {server for server in self.servers if start_failure(self, server) is not None}
+
     def seconds(self, ticks):
         return int(ticks) / self.tick if ticks else None
 
@@ -99,6 +102,7 @@ def section_machine(results):
         ("certgate commit", meta.get("commit", "?")),
         ("BoringSSL (certgate, generator)", meta.get("boringssl", "?")),
         ("OpenSSL (nginx, HAProxy)", meta.get("openssl", "?")),
+        ("Go (Caddy)", meta.get("go", "?")),
         ("certificates", f"{meta.get('pki', '?')}, key {meta.get('key_type', '?')}"),
         ("upstream", meta.get("upstream", "?")),
     ]
@@ -122,7 +126,8 @@ def section_method(results):
         "pinned to core 0 with one worker (nginx `worker_processes 1`, HAProxy `nbthread 1`, "
         "Caddy `GOMAXPROCS=1`; certgate has one thread). The load generator "
         "(`certgate-bench`) and the upstream share core 1, so the server's core runs nothing "
-        "else from the benchmark. Server CPU time is the utime+stime delta from "
+        "else from the benchmark. *server core %* is the server's CPU time over the run's "
+        "wall-clock time. Server CPU time is the utime+stime delta from "
         "`/proc/PID/stat` over the run, summed over the server process and its children "
         "(the nginx worker). *ops per server CPU s* divides successful operations by that "
         "time, which stays comparable when the generator, not the server, limits ops/s.",
@@ -152,7 +157,8 @@ def section_policy(results):
 
 def section_mode(results, mode):
     resumed_column = mode == "resume"
-    header = "| server | ops/s | failed | p50 ms | p99 ms | server CPU s | ops per server CPU s "
+    header = "| server | ops/s | failed | p50 ms | p99 ms | server CPU s | server core % "
+    header += "| ops per server CPU s "
     header += "| certgate ÷ server, ops/s | certgate ÷ server, per CPU s "
     header += "| resumed " if resumed_column else ""
     header += "| generator CPU % | upstream CPU s |"
@@ -171,6 +177,7 @@ def section_mode(results, mode):
             fmt(report["latency_ms"]["p50"], 2),
             fmt(report["latency_ms"]["p99"], 2),
             fmt(cpu, 2),
+            fmt(100 * cpu / report["elapsed_s"] if cpu and report["elapsed_s"] else None),
             fmt(per_cpu),
             ratio(ours_ops, ops),
             ratio(ours_per_cpu, per_cpu),
@@ -321,6 +328,7 @@ def run_failures(results, server):
 def section_generator(results):
     lines = ["## Load generator", ""]
     saturated = []
+    unsaturated = []
     failures = []
     for server in results.servers:
         tail = start_failure(results, server)
@@ -333,6 +341,10 @@ def section_generator(results):
             report = results.report(server, mode)
             if report and report["cpu"]["saturated"]:
                 saturated.append(f"{server} {mode} ({report['cpu']['percent']:.0f}%)")
+            server_cpu = results.runs.get((server, mode), (None, None))[0]
+            if report and server_cpu and not report["cpu"]["saturated"]:
+                if server_cpu / report["elapsed_s"] < 0.95:
+                    unsaturated.append(f"{server} {mode}")
     if saturated:
         lines.append("The generator used at least 95% of its core in: " + ", ".join(saturated)
                      + ". In those runs ops/s is a lower bound for the server; compare "
@@ -340,6 +352,14 @@ def section_generator(results):
                      "public-key work per full handshake as the server's.")
     else:
         lines.append("The generator stayed below 95% of its core in every run.")
+    if unsaturated:
+        measured = sum(1 for key in results.runs if key[0] not in results.failed_servers())
+        where = "any run" if len(unsaturated) == measured else ", ".join(unsaturated)
+        lines += ["", f"Neither the server nor the generator reached 95% of its core in {where}. "
+                  "Something outside both programs limited those rates, most likely other "
+                  "processes on this shared machine (see the load average above) and the "
+                  "wake-up latency between the processes. Their ops/s therefore understates "
+                  "what the server can do, and *ops per server CPU s* is the figure to compare."]
     lines += ["", "### Failures", ""]
     lines += failures or ["None."]
     return lines
