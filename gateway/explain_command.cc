@@ -151,8 +151,8 @@ int explainRequest(const proxy::Runtime& runtime, const ExplainOptions& options,
   http::MessageHead head;
   head.method = options.method;
   head.target = options.path;
-  std::string request =
-      http::buildUpstreamRequestHead(head, identity, http::ForwardedFor{"CLIENT-IP"});
+  std::string request = http::buildUpstreamRequestHead(
+      head, identity, http::ForwardedFor{"CLIENT-IP"}, route.headers);
   printf("identity headers sent to the upstream\n");
   size_t start = request.find("\r\n") + 2;
   while (start < request.size()) {

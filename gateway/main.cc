@@ -18,6 +18,11 @@ void printUsage(FILE* out) {
           "  explain        show how a certificate and request would be decided\n"
           "  pki            manage the certificate authority (demo, init, issue, ...)\n"
           "\n"
+          "\n"
+          "Options:\n"
+          "  --help     show this help\n"
+          "  --version  print the version\n"
+          "\n"
           "Run 'certgate COMMAND --help' for the options of a command.\n");
 }
 

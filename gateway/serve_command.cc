@@ -1,9 +1,12 @@
 #include "gateway/serve_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -128,7 +131,13 @@ Result<std::shared_ptr<const proxy::Runtime>> loadRuntime(const Options& options
   if (!config) {
     return Error{"invalid configuration:\n" + config.error()};
   }
-  return proxy::buildRuntime(std::move(*config));
+  std::string cert_file = config->tls.cert_file;
+  auto runtime = proxy::buildRuntime(std::move(*config));
+  if (!runtime && access(cert_file.c_str(), F_OK) != 0) {
+    return Error{runtime.error() + "\n([tls] cert in " + options.config +
+                 "; for the demo, create the certificates with: certgate pki demo --out certs)"};
+  }
+  return runtime;
 }
 
 void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
@@ -140,6 +149,29 @@ void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
   }
   log::setLevel(level);
   log::setJson(runtime.config.log_format == "json");
+}
+
+// raiseFileLimit raises the soft descriptor limit to the hard one and
+// warns when it still cannot hold max_connections proxied connections
+// (two descriptors each: client and upstream).
+void raiseFileLimit(uint32_t max_connections) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  rlim_t needed = static_cast<rlim_t>(max_connections) * 2 + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    log::warn("server.file_limit_low", {{"nofile", static_cast<uint64_t>(limit.rlim_cur)},
+                                        {"needed", static_cast<uint64_t>(needed)},
+                                        {"fix",
+                                         "raise ulimit -n (LimitNOFILE= in systemd) or lower "
+                                         "[limits] max_connections"}});
+  }
 }
 
 }  // namespace
@@ -155,6 +187,7 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   applyLogLevel(options, **runtime);
+  raiseFileLimit((*runtime)->config.limits.max_connections);
 
   // A client that disconnects while we write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -213,7 +246,7 @@ int runCheckConfig(int argc, char** argv) {
     return 1;
   }
   const proxy::Runtime& loaded = **runtime;
-  printf("%s: OK (%zu listen addresses, %zu upstreams, %zu routes)\n", options.config.c_str(),
+  printf("%s: OK (listen addresses: %zu, upstreams: %zu, routes: %zu)\n", options.config.c_str(),
          loaded.config.listen.size(), loaded.upstreams.size(), loaded.policy.routes().size());
   return 0;
 }

@@ -9,6 +9,16 @@ scripts/install-deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
+# The demo uses fixed ports; say which one is taken rather than fail later.
+for port in 4443 8080 9901; do
+  if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+    echo "demo: port $port on 127.0.0.1 is already in use (4443 gateway, 8080 demo" \
+      "upstream, 9901 admin); stop what uses it, or run tests/scenarios.sh, which picks" \
+      "free ports" >&2
+    exit 1
+  fi
+done
+
 if [[ ! -f certs/ca.crt ]]; then
   build/bin/certgate pki demo --out certs
 fi

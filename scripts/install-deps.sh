@@ -13,6 +13,7 @@ set -euo pipefail
 build_packages=(g++ cmake make pkg-config libuv1-dev android-libboringssl-dev node-llhttp
   libtomlplusplus-dev doctest-dev)
 test_packages=(curl openssl android-boringssl python3 python3-prometheus-client libnss3-tools chromium
+  clang libclang-rt-14-dev
   haproxy procps systemd)
 bench_packages=(nginx haproxy android-boringssl util-linux)
 

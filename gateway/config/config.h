@@ -40,13 +40,15 @@ struct Timeouts {
 
 struct Limits {
   uint32_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 4ull << 30;  // request body; larger ones get 413
   uint32_t max_connections = 10'000;
 };
 
 struct UpstreamConfig {
   std::string name;
-  std::string host;
+  std::string host;  // the first address, for single-address upstreams
   uint16_t port = 0;
+  std::vector<ListenAddress> addresses;  // balanced round robin
 };
 
 // RuleConfig is one allow or deny rule: certificate fields and the values
@@ -60,6 +62,21 @@ struct RuleConfig {
   std::string source;  // "policy.toml:12"
 };
 
+// IdentityHeaderNames are the request headers that carry the verified
+// identity to the upstream. An empty name leaves that header out. The RFC
+// 9440 headers (the certificate as ":BASE64-DER:") are off by default.
+struct IdentityHeaderNames {
+  std::string cn = "X-Client-CN";
+  std::string subject = "X-Client-Subject";
+  std::string issuer = "X-Client-Issuer";
+  std::string serial = "X-Client-Serial";
+  std::string fingerprint = "X-Client-Cert-Sha256";
+  std::string sans = "X-Client-SAN";
+  std::string not_after = "X-Client-Not-After";
+  std::string client_cert;        // RFC 9440 Client-Cert, e.g. "Client-Cert"
+  std::string client_cert_chain;  // RFC 9440 Client-Cert-Chain
+};
+
 struct RouteConfig {
   // Exactly one of |prefix| and |exact| is set. A prefix matches the path
   // itself and anything below it on a segment boundary: "/secret" matches
@@ -71,6 +88,7 @@ struct RouteConfig {
   std::vector<std::string> allow_cn;  // shorthand for allow rules with one cn each
   std::vector<RuleConfig> allow;
   std::vector<RuleConfig> deny;
+  IdentityHeaderNames headers;
   std::string source;  // "policy.toml:12" where the route is defined
 };
 

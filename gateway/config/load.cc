@@ -147,10 +147,13 @@ class Reader {
   std::vector<std::string>* errors_;
 };
 
-std::optional<toml::table> parseFile(const std::string& path, std::vector<std::string>* errors) {
+// parseFile parses |path|. |missing_hint| completes the error for a file
+// that does not exist.
+std::optional<toml::table> parseFile(const std::string& path, std::vector<std::string>* errors,
+                                     const std::string& missing_hint) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    errors->push_back(path + ": file not found; pass --config FILE or create it");
+    errors->push_back(path + ": file not found; " + missing_hint);
     return std::nullopt;
   }
   try {
@@ -172,22 +175,37 @@ void readUpstreams(Reader& reader, const toml::table& root, PolicyConfig* policy
     const toml::table* table = node.as_table();
     std::string label = "[upstreams." + std::string(name.str()) + "]";
     if (table == nullptr) {
-      reader.fail(&node, label + " must be a table with an 'address' key");
+      reader.fail(&node, label + " must be a table with an 'address' or 'addresses' key");
       continue;
     }
-    reader.rejectUnknownKeys(*table, label, {"address"});
+    reader.rejectUnknownKeys(*table, label, {"address", "addresses"});
     UpstreamConfig upstream;
     upstream.name = std::string(name.str());
-    std::string address;
-    if (reader.string(*table, "address", &address, true)) {
+    std::vector<std::string> addresses;
+    std::string single;
+    bool has_single = reader.string(*table, "address", &single, false);
+    bool has_list = reader.stringArray(*table, "addresses", &addresses);
+    if (has_single) {
+      addresses.insert(addresses.begin(), single);
+    }
+    if (table->get("address") != nullptr && table->get("addresses") != nullptr) {
+      reader.fail(table, label + " has both 'address' and 'addresses'; keep one");
+    } else if (addresses.empty() && (has_single || has_list || table->get("address") == nullptr)) {
+      reader.fail(table, label + " needs an address, for example address = \"127.0.0.1:8080\"");
+    }
+    for (const std::string& address : addresses) {
       ListenAddress parsed;
       if (!parseListenAddress(address, &parsed) || parsed.port == 0) {
-        reader.fail(table->get("address"), "invalid upstream address '" + address +
-                                               "'; expected HOST:PORT, for example " +
-                                               "\"127.0.0.1:8080\"");
+        const toml::node* where = table->get(has_single ? "address" : "addresses");
+        reader.fail(where, "invalid upstream address '" + address +
+                               "'; expected HOST:PORT, for example \"127.0.0.1:8080\"");
+        continue;
       }
-      upstream.host = parsed.host;
-      upstream.port = parsed.port;
+      upstream.addresses.push_back(parsed);
+    }
+    if (!upstream.addresses.empty()) {
+      upstream.host = upstream.addresses[0].host;
+      upstream.port = upstream.addresses[0].port;
     }
     policy->upstreams.push_back(std::move(upstream));
   }
@@ -283,11 +301,52 @@ void readRules(Reader& reader, const toml::table& route, std::string_view key,
   }
 }
 
+bool isHeaderName(const std::string& name) {
+  for (char c : name) {
+    bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void readHeaderNames(Reader& reader, const toml::table& route, IdentityHeaderNames* out) {
+  const toml::table* headers = reader.table(route, "headers", false);
+  if (headers == nullptr) {
+    return;
+  }
+  reader.rejectUnknownKeys(*headers, "route headers",
+                           {"cn", "subject", "issuer", "serial", "fingerprint", "sans", "not_after",
+                            "client_cert", "client_cert_chain"});
+  std::pair<const char*, std::string*> fields[] = {
+      {"cn", &out->cn},
+      {"subject", &out->subject},
+      {"issuer", &out->issuer},
+      {"serial", &out->serial},
+      {"fingerprint", &out->fingerprint},
+      {"sans", &out->sans},
+      {"not_after", &out->not_after},
+      {"client_cert", &out->client_cert},
+      {"client_cert_chain", &out->client_cert_chain},
+  };
+  for (auto& [key, target] : fields) {
+    if (reader.string(*headers, key, target, false) && !isHeaderName(*target)) {
+      reader.fail(headers->get(key), "header name '" + *target +
+                                         "' is invalid; use letters, digits and '-', or \"\" "
+                                         "to leave the header out");
+    }
+  }
+}
+
 void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   RouteConfig route;
   route.source = reader.file() + ":" + std::to_string(table.source().begin.line);
-  reader.rejectUnknownKeys(table, "[[routes]]",
-                           {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny"});
+  reader.rejectUnknownKeys(
+      table, "[[routes]]",
+      {"host", "prefix", "exact", "upstream", "allow_cn", "allow", "deny", "headers"});
+  readHeaderNames(reader, table, &route.headers);
   if (reader.string(table, "host", &route.host, false)) {
     for (char& c : route.host) {
       c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -359,7 +418,8 @@ bool parseListenAddress(const std::string& text, ListenAddress* out_address) {
 PolicyConfig loadPolicyConfig(const std::string& path, std::vector<std::string>* out_errors) {
   PolicyConfig policy;
   policy.file = path;
-  std::optional<toml::table> root = parseFile(path, out_errors);
+  std::optional<toml::table> root =
+      parseFile(path, out_errors, "create it or change [policy] file in the gateway file");
   if (!root) {
     return policy;
   }
@@ -422,9 +482,9 @@ void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
   if (tls == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*tls, "[tls]",
-                           {"cert", "key", "chain", "client_ca", "crl", "min_version",
-                            "ticket_key_file"});
+  reader.rejectUnknownKeys(
+      *tls, "[tls]",
+      {"cert", "key", "chain", "client_ca", "crl", "min_version", "ticket_key_file"});
   reader.path(*tls, "ticket_key_file", &config->tls.ticket_key_file, false);
   reader.path(*tls, "cert", &config->tls.cert_file, true);
   reader.path(*tls, "key", &config->tls.key_file, true);
@@ -450,7 +510,15 @@ void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfi
     reader.milliseconds(*timeouts, "upstream_response_ms", &config->timeouts.upstream_response_ms);
   }
   if (const toml::table* limits = reader.table(root, "limits", false)) {
-    reader.rejectUnknownKeys(*limits, "[limits]", {"max_header_bytes", "max_connections"});
+    reader.rejectUnknownKeys(*limits, "[limits]",
+                             {"max_header_bytes", "max_connections", "max_body_bytes"});
+    if (const toml::node* node = limits->get("max_body_bytes")) {
+      if (!node->is_integer() || node->as_integer()->get() < 0) {
+        reader.fail(node, "'max_body_bytes' must be a non-negative integer (bytes)");
+      } else {
+        config->limits.max_body_bytes = static_cast<uint64_t>(node->as_integer()->get());
+      }
+    }
     reader.unsignedInteger(*limits, "max_header_bytes", &config->limits.max_header_bytes, 1024,
                            1024 * 1024);
     reader.unsignedInteger(*limits, "max_connections", &config->limits.max_connections, 1,
@@ -482,7 +550,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   std::vector<std::string> errors;
   GatewayConfig config;
   config.file = path;
-  std::optional<toml::table> root = parseFile(path, &errors);
+  std::optional<toml::table> root =
+      parseFile(path, &errors, "pass --config FILE or create the file");
   if (root) {
     Reader reader(path, &errors);
     reader.rejectUnknownKeys(*root, "the gateway file",
@@ -496,7 +565,13 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       std::string policy_file;
       reader.path(*policy, "file", &policy_file, true);
       if (!policy_file.empty()) {
-        config.policy = loadPolicyConfig(policy_file, &errors);
+        std::error_code ec;
+        if (!fs::exists(policy_file, ec)) {
+          reader.fail(policy->get("file"), "policy file " + policy_file +
+                                               " not found; create it or change [policy] file");
+        } else {
+          config.policy = loadPolicyConfig(policy_file, &errors);
+        }
       }
     }
   }

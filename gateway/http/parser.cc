@@ -16,6 +16,8 @@ struct Parser::Impl {
   std::string value;
   bool in_value = false;
   bool in_trailers = false;
+  const char* handler_error = nullptr;  // our reason for an HPE_USER stop
+  bool upgrading = false;
   Parser* owner;
 };
 
@@ -28,14 +30,36 @@ struct ParserCallbacks {
     s.header_bytes += len;
     if (s.header_bytes > s.max_header_bytes) {
       s.owner->header_too_large_ = true;
-      llhttp_set_error_reason(&s.parser, "header section too large");
+      s.handler_error = "header section too large";
       return HPE_USER;
     }
     return HPE_OK;
   }
 
-  static void flushHeader(Parser::Impl& s) {
+  // isTokenChar reports whether |c| may appear in a header name (RFC 9110,
+  // section 5.6.2). llhttp 8.1 lets whitespace before the colon through,
+  // which would make "X-Forwarded-For :" a different header name than the
+  // one the gateway filters.
+  static bool isTokenChar(unsigned char c) {
+    static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
+  }
+
+  // flushHeader stores the header collected so far; it returns false if
+  // the name is not a valid token.
+  static bool flushHeader(Parser::Impl& s) {
     if (s.in_value || !s.field.empty()) {
+      if (s.field.empty()) {
+        s.handler_error = "empty header name";
+        return false;
+      }
+      for (unsigned char c : s.field) {
+        if (!isTokenChar(c)) {
+          s.handler_error = "invalid character in header name";
+          return false;
+        }
+      }
       if (!s.in_trailers) {
         s.head.headers.push_back(Header{std::move(s.field), std::move(s.value)});
       }
@@ -43,6 +67,7 @@ struct ParserCallbacks {
       s.value.clear();
       s.in_value = false;
     }
+    return true;
   }
 
   static int onMessageBegin(llhttp_t* p) {
@@ -54,6 +79,8 @@ struct ParserCallbacks {
     s.value.clear();
     s.in_value = false;
     s.owner->in_message_ = true;
+    // The start line's separators and line end count against the limit.
+    s.header_bytes = 12;
     return HPE_OK;
   }
 
@@ -72,7 +99,13 @@ struct ParserCallbacks {
   static int onHeaderField(llhttp_t* p, const char* at, size_t len) {
     Parser::Impl& s = impl(p);
     if (s.in_value) {
-      flushHeader(s);
+      if (!flushHeader(s)) {
+        return HPE_USER;
+      }
+    }
+    if (s.field.empty()) {
+      // ": " and CRLF around each header line count against the limit too.
+      s.header_bytes += 4;
     }
     s.field.append(at, len);
     return countHeaderBytes(s, len);
@@ -87,7 +120,9 @@ struct ParserCallbacks {
 
   static int onHeadersComplete(llhttp_t* p) {
     Parser::Impl& s = impl(p);
-    flushHeader(s);
+    if (!flushHeader(s)) {
+      return -1;
+    }
     s.in_trailers = true;
     MessageHead& head = s.head;
     head.version_major = p->http_major;
@@ -108,9 +143,10 @@ struct ParserCallbacks {
       case HeadAction::SkipBody:
         return 1;
       case HeadAction::Upgrade:
+        s.upgrading = true;
         return 2;
       case HeadAction::Reject:
-        llhttp_set_error_reason(p, "rejected by handler");
+        s.handler_error = "rejected by handler";
         return -1;
     }
     return -1;
@@ -125,7 +161,8 @@ struct ParserCallbacks {
     Parser::Impl& s = impl(p);
     s.owner->in_message_ = false;
     s.handler->onMessageComplete();
-    return HPE_PAUSED;
+    // After an upgrade llhttp stops by itself with HPE_PAUSED_UPGRADE.
+    return s.upgrading ? HPE_OK : HPE_PAUSED;
   }
 };
 
@@ -167,7 +204,8 @@ FeedResult Parser::feed(std::string_view data) {
   if (err == HPE_PAUSED_UPGRADE) {
     return {ParseStatus::Upgrade, used};
   }
-  const char* reason = llhttp_get_error_reason(&impl_->parser);
+  const char* reason = impl_->handler_error != nullptr ? impl_->handler_error
+                                                       : llhttp_get_error_reason(&impl_->parser);
   error_reason_ = reason != nullptr ? reason : llhttp_errno_name(err);
   return {ParseStatus::Error, used};
 }

@@ -5,6 +5,13 @@
 // message so that the caller can finish one exchange before the next
 // pipelined request is parsed: feed() then reports how many bytes it used,
 // and the caller keeps the rest and calls resume() before feeding them.
+//
+// NOTE: llhttp 8.1 (Debian 12) accepts a bare LF after the start line and
+// as the empty line ending the head, any two bytes after chunk data in
+// place of CRLF, and obs-fold lines (unfolded into the value). The gateway
+// re-serializes every head and re-chunks every body, so the upstream only
+// ever sees well-formed framing; header names are checked here because
+// llhttp lets "Name :" through.
 #pragma once
 
 #include <cstddef>

@@ -52,6 +52,10 @@ std::vector<std::string> connectionTokens(const MessageHead& head) {
 }
 
 bool isListedIn(const std::vector<std::string>& tokens, std::string_view name) {
+  // "Connection: Host" must not take the Host header away from the upstream.
+  if (equalsIgnoreCase(name, "Host")) {
+    return false;
+  }
   for (const std::string& token : tokens) {
     if (equalsIgnoreCase(token, name)) {
       return true;
@@ -77,23 +81,53 @@ bool responseHasBody(const MessageHead& response, bool request_is_head) {
 
 }  // namespace
 
-bool isIdentityHeader(std::string_view name) {
-  static constexpr std::string_view kPrefix = "x-client-";
-  if (name.size() < kPrefix.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < kPrefix.size(); i++) {
-    char c = name[i];
+namespace {
+
+// normalizedName lowercases |name| and reads '_' as '-'.
+std::string normalizedName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c + 32);
     } else if (c == '_') {
       c = '-';
     }
-    if (c != kPrefix[i]) {
-      return false;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool isIdentityHeader(std::string_view name) {
+  std::string normalized = normalizedName(name);
+  return normalized.starts_with("x-client-") || normalized == "client-cert" ||
+         normalized == "client-cert-chain";
+}
+
+bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names) {
+  std::string normalized = normalizedName(name);
+  for (const std::string* configured :
+       {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
+        &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+    if (!configured->empty() && normalizedName(*configured) == normalized) {
+      return true;
     }
   }
-  return true;
+  return false;
+}
+
+std::string sanList(const policy::Identity& identity) {
+  std::string out;
+  auto add = [&out](const char* type, const std::vector<std::string>& values) {
+    for (const std::string& value : values) {
+      out += (out.empty() ? "" : ", ") + std::string(type) + ":" + value;
+    }
+  };
+  add("DNS", identity.dns);
+  add("URI", identity.uri);
+  add("email", identity.email);
+  add("IP", identity.ip);
+  return out;
 }
 
 std::string encodeHeaderValue(std::string_view value) {
@@ -113,6 +147,12 @@ std::string encodeHeaderValue(std::string_view value) {
 
 std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
                                      const ForwardedFor& forwarded) {
+  return buildUpstreamRequestHead(request, identity, forwarded, config::IdentityHeaderNames{});
+}
+
+std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
+                                     const ForwardedFor& forwarded,
+                                     const config::IdentityHeaderNames& names) {
   std::string out;
   out.reserve(512);
   out += request.method;
@@ -121,8 +161,13 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   out += " HTTP/1.1\r\n";
   std::vector<std::string> tokens = connectionTokens(request);
   for (const Header& header : request.headers) {
+    // Framing headers are rebuilt below from what the parser decided, so a
+    // "Connection: Content-Length" cannot remove the length of a body that
+    // is still forwarded.
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
-        isIdentityHeader(header.name) || equalsIgnoreCase(header.name, "X-Forwarded-For") ||
+        equalsIgnoreCase(header.name, "Content-Length") || isIdentityHeader(header.name) ||
+        isConfiguredIdentityHeader(header.name, names) ||
+        equalsIgnoreCase(header.name, "X-Forwarded-For") ||
         equalsIgnoreCase(header.name, "X-Forwarded-Proto") ||
         equalsIgnoreCase(header.name, "Forwarded")) {
       continue;
@@ -131,14 +176,42 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   }
   if (request.chunked) {
     appendHeader(&out, "Transfer-Encoding", "chunked");
+  } else if (request.has_content_length) {
+    appendHeader(&out, "Content-Length", std::to_string(request.content_length));
   }
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
-  appendHeader(&out, kClientCnHeader, encodeHeaderValue(identity.cn));
-  appendHeader(&out, kClientSubjectHeader, encodeHeaderValue(identity.subject));
-  appendHeader(&out, kClientIssuerHeader, encodeHeaderValue(identity.issuer));
-  appendHeader(&out, kClientSerialHeader, encodeHeaderValue(identity.serial_hex));
-  appendHeader(&out, kClientFingerprintHeader, encodeHeaderValue(identity.fingerprint_sha256));
+  // RFC 7239: IPv6 addresses go in brackets inside a quoted string.
+  bool v6 = forwarded.client_ip.find(':') != std::string::npos;
+  appendHeader(&out, "Forwarded",
+               v6 ? "for=\"[" + forwarded.client_ip + "]\";proto=https"
+                  : "for=" + forwarded.client_ip + ";proto=https");
+  std::pair<const std::string*, std::string> values[] = {
+      {&names.cn, identity.cn},
+      {&names.subject, identity.subject},
+      {&names.issuer, identity.issuer},
+      {&names.serial, identity.serial_hex},
+      {&names.fingerprint, identity.fingerprint_sha256},
+      {&names.sans, sanList(identity)},
+      {&names.not_after, identity.not_after},
+  };
+  for (const auto& [name, value] : values) {
+    if (!name->empty()) {
+      appendHeader(&out, *name, encodeHeaderValue(value));
+    }
+  }
+  // RFC 9440: a byte sequence (RFC 8941), the DER certificate in base64
+  // between colons; the chain is a list of them.
+  if (!names.client_cert.empty() && !identity.cert_base64.empty()) {
+    appendHeader(&out, names.client_cert, ":" + identity.cert_base64 + ":");
+  }
+  if (!names.client_cert_chain.empty() && !identity.chain_base64.empty()) {
+    std::string chain;
+    for (const std::string& cert : identity.chain_base64) {
+      chain += (chain.empty() ? ":" : ", :") + cert + ":";
+    }
+    appendHeader(&out, names.client_cert_chain, chain);
+  }
   out += "\r\n";
   return out;
 }
@@ -153,7 +226,8 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
   out += "\r\n";
   std::vector<std::string> tokens = connectionTokens(response);
   for (const Header& header : response.headers) {
-    if (isHopByHop(header.name) || isListedIn(tokens, header.name)) {
+    if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
+        equalsIgnoreCase(header.name, "Content-Length")) {
       continue;
     }
     appendHeader(&out, header.name, header.value);
@@ -171,6 +245,11 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
   }
   if (framing == ResponseFraming::Chunked) {
     appendHeader(&out, "Transfer-Encoding", "chunked");
+  } else if (response.has_content_length && !response.chunked &&
+             (framing == ResponseFraming::ContentLength || request_is_head ||
+              response.status == 304)) {
+    // HEAD and 304 responses keep the length of the body they describe.
+    appendHeader(&out, "Content-Length", std::to_string(response.content_length));
   }
   if (close && response.status >= 200) {
     appendHeader(&out, "Connection", "close");

@@ -2,9 +2,10 @@
 //
 // Requests lose every hop-by-hop header and every identity header the
 // client sent, then gain the gateway's identity headers. The identity set is
-// every header whose name starts with "X-Client-" once letter case is
-// ignored and '_' is read as '-', because many frameworks (CGI, PHP, WSGI,
-// nginx with underscores_in_headers) treat "X_Client_CN" as "X-Client-CN".
+// every header whose name starts with "X-Client-", "Client-Cert" (RFC 9440)
+// and every name the route configures, once letter case is ignored and '_'
+// is read as '-', because many frameworks (CGI, PHP, WSGI, nginx with
+// underscores_in_headers) treat "X_Client_CN" as "X-Client-CN".
 #pragma once
 
 #include <string>
@@ -40,7 +41,17 @@ struct ForwardedFor {
 // framing header of the body as the gateway sends it, X-Forwarded-For and
 // X-Forwarded-Proto (client copies replaced), and the identity headers.
 std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
+                                     const ForwardedFor& forwarded,
+                                     const config::IdentityHeaderNames& names);
+std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
                                      const ForwardedFor& forwarded);
+
+// sanList renders the SANs as "DNS:a, URI:spiffe://x, email:e, IP:1.2.3.4".
+std::string sanList(const policy::Identity& identity);
+
+// isConfiguredIdentityHeader reports whether |name| equals one of |names|
+// (ignoring case, '_' read as '-').
+bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names);
 
 // ResponseFraming says how the gateway frames a response body it relays.
 enum class ResponseFraming {

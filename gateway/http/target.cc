@@ -48,7 +48,82 @@ bool checkEscapes(std::string_view path, std::string* out_reason) {
   return true;
 }
 
+bool isUnreserved(int byte) {
+  return (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
+         (byte >= '0' && byte <= '9') || byte == '-' || byte == '_' || byte == '~';
+}
+
+// normalizeEscapes decodes escaped unreserved characters and uppercases
+// the hex digits of the other escapes. |path| passed checkEscapes.
+std::string normalizeEscapes(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size(); i++) {
+    if (path[i] != '%') {
+      out += path[i];
+      continue;
+    }
+    int byte = hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]);
+    if (isUnreserved(byte)) {
+      out += static_cast<char>(byte);
+    } else {
+      static const char kDigits[] = "0123456789ABCDEF";
+      out += '%';
+      out += kDigits[byte >> 4];
+      out += kDigits[byte & 15];
+    }
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
+
+HostCheck checkHostHeader(std::string_view value) {
+  HostCheck check;
+  std::string_view host = value;
+  if (host.starts_with('[')) {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) {
+      check.reason = "invalid Host header: unclosed '['";
+      return check;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) {
+      check.reason = "invalid Host header: text after ']'";
+      return check;
+    }
+    host = host.substr(0, close + 1);
+  } else if (size_t colon = host.find(':'); colon != std::string_view::npos) {
+    std::string_view port = host.substr(colon + 1);
+    for (char c : port) {
+      if (c < '0' || c > '9') {
+        check.reason = "invalid Host header: bad port";
+        return check;
+      }
+    }
+    host = host.substr(0, colon);
+  }
+  if (host.ends_with('.')) {
+    host.remove_suffix(1);  // "example.com." names the same host
+  }
+  if (host.empty()) {
+    check.reason = "empty Host header";
+    return check;
+  }
+  for (char c : host) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '.' || c == '[' || c == ']' || c == ':' || c == '_';
+    if (!allowed) {
+      check.host.clear();
+      check.reason = "invalid character in Host header";
+      return check;
+    }
+    check.host += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  check.ok = true;
+  return check;
+}
 
 TargetCheck checkTarget(std::string_view target) {
   if (target.empty() || target[0] != '/') {
@@ -62,6 +137,9 @@ TargetCheck checkTarget(std::string_view target) {
     if (c < 0x21 || c == 0x7f || c == '\\') {
       return reject("control character, space or backslash in request target");
     }
+  }
+  if (path.find(';') != std::string_view::npos) {
+    return reject("';' in path (matrix parameters are not supported)");
   }
   std::string reason;
   if (!checkEscapes(path, &reason)) {
@@ -85,7 +163,8 @@ TargetCheck checkTarget(std::string_view target) {
   }
   TargetCheck check;
   check.ok = true;
-  check.path = std::string(path);
+  check.path = normalizeEscapes(path);
+  check.target = check.path + std::string(target.substr(path.size()));
   return check;
 }
 

@@ -38,6 +38,7 @@ Result<RecordEntry> parseLine(std::string_view line) {
   if (fields.size() != 6) {
     return Error{"expected 6 tab-separated fields, found " + std::to_string(fields.size())};
   }
+
   RecordEntry entry;
   if (fields[0] != "V" && fields[0] != "R") {
     return Error{"status must be V or R, found '" + std::string(fields[0]) + "'"};
@@ -57,6 +58,7 @@ Result<RecordEntry> parseLine(std::string_view line) {
   if (!entry.revoked) {
     return entry;
   }
+
   Result<int64_t> revokedAt = parseRfc3339Utc(fields[3]);
   if (!revokedAt.ok()) {
     return Error{revokedAt.error()};

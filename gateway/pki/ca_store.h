@@ -74,11 +74,11 @@ struct CrlOutput {
 // serialize instead of losing record updates.
 class CaStore {
  public:
-  // open loads the CA in |directory| and locks it. It fails with a message
-  // that names the file and the fix in these cases: the directory or a file
-  // is missing, a file cannot be parsed, the issuing key does not match its
-  // certificate, or the root did not sign the intermediate. It waits up to
-  // 10 seconds for another certgate process to release the lock.
+  // open loads the CA in |directory| and locks it. It fails when the
+  // directory or a file is missing or cannot be parsed, when the issuing key
+  // does not match its certificate, or when the root did not sign the
+  // intermediate. Each message names the file and the fix. It waits up to 10
+  // seconds for another certgate process to release the lock.
   static Result<CaStore> open(const std::string& directory);
 
   CaStore(CaStore&&) = default;

@@ -22,11 +22,11 @@ namespace gw::pki {
 //                   keyCertSign, cRLSign; subjectKeyIdentifier.
 //   IntermediateCa  as RootCa with pathLenConstraint 0, plus
 //                   authorityKeyIdentifier.
-//   Server, Client  basicConstraints critical CA:FALSE; keyUsage critical
-//                   digitalSignature (plus keyEncipherment for an RSA server
-//                   key, which TLS 1.2 RSA key exchange needs); extendedKeyUsage
-//                   serverAuth or clientAuth; both key identifiers;
-//                   subjectAltName when the request has entries.
+//   Server, Client  basicConstraints critical CA:FALSE. keyUsage critical
+//                   digitalSignature, plus keyEncipherment for an RSA server
+//                   key because TLS 1.2 RSA key exchange needs it.
+//                   extendedKeyUsage serverAuth or clientAuth. Both key
+//                   identifiers. subjectAltName when the request has entries.
 enum class CertificateProfile { RootCa, IntermediateCa, Server, Client };
 
 // Validity is a certificate's validity period in seconds since the Unix epoch.

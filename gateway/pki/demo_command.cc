@@ -20,7 +20,7 @@ constexpr char kDemoHelp[] =
     "expired and from a foreign CA, and PKCS#12 files of the two accepted\n"
     "clients for browser import. Keys are EC P-256 and written with mode 0600.\n"
     "The PKCS#12 files use the fixed password 'demo' and the legacy format\n"
-    "(3DES, SHA-1 MAC), which every browser and key store imports.\n"
+    "(3DES, SHA-1 MAC), which macOS and older Windows also import.\n"
     "Never use the demo PKI for anything but tests.\n"
     "\n"
     "Options:\n"

@@ -184,6 +184,7 @@ Policy::Policy(const config::PolicyConfig& config) {
     route.upstream = route_config.upstream;
     route.allow_cn = route_config.allow_cn;
     route.source = route_config.source;
+    route.headers = route_config.headers;
     for (size_t i = 0; i < route_config.allow_cn.size(); i++) {
       Rule rule;
       rule.id = route.source + " allow_cn[" + std::to_string(i) + "]";

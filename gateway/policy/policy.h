@@ -23,17 +23,19 @@ struct Identity {
   // matches no CN rule, because which CN counts would be a guess.
   std::string cn;
   bool cn_ambiguous = false;
-  std::vector<std::string> o;      // subject organizationName values
-  std::vector<std::string> ou;     // subject organizationalUnitName values
-  std::vector<std::string> dns;    // SAN dNSName values, lowercase
-  std::vector<std::string> uri;    // SAN uniformResourceIdentifier values
-  std::vector<std::string> email;  // SAN rfc822Name values, lowercase
-  std::vector<std::string> ip;     // SAN iPAddress values, as inet_ntop prints them
-  std::string subject;             // RFC 4514 string of the subject DN
-  std::string issuer;              // RFC 4514 string of the issuer DN
-  std::string serial_hex;          // serial number, uppercase hex
-  std::string fingerprint_sha256;  // SHA-256 of the DER certificate, lowercase hex
-  std::string not_after;           // notAfter as "2027-01-02T03:04:05Z"
+  std::vector<std::string> o;             // subject organizationName values
+  std::vector<std::string> ou;            // subject organizationalUnitName values
+  std::vector<std::string> dns;           // SAN dNSName values, lowercase
+  std::vector<std::string> uri;           // SAN uniformResourceIdentifier values
+  std::vector<std::string> email;         // SAN rfc822Name values, lowercase
+  std::vector<std::string> ip;            // SAN iPAddress values, as inet_ntop prints them
+  std::string subject;                    // RFC 4514 string of the subject DN
+  std::string issuer;                     // RFC 4514 string of the issuer DN
+  std::string serial_hex;                 // serial number, uppercase hex
+  std::string fingerprint_sha256;         // SHA-256 of the DER certificate, lowercase hex
+  std::string not_after;                  // notAfter as "2027-01-02T03:04:05Z"
+  std::string cert_base64;                // DER certificate in base64, for RFC 9440 headers
+  std::vector<std::string> chain_base64;  // intermediates the client sent, base64 DER
 };
 
 enum class Field { Cn, O, Ou, Dns, Uri, Email, Ip, Issuer, Fingerprint };
@@ -60,6 +62,7 @@ struct Route {
   std::vector<std::string> allow_cn;  // as configured; also present in |allow|
   std::vector<Rule> allow;
   std::vector<Rule> deny;
+  config::IdentityHeaderNames headers;
   std::string source;  // "FILE:LINE" of its definition
 
   // pattern returns the path as written in the policy ("/secret").

@@ -9,6 +9,11 @@ namespace gw::proxy {
 namespace {
 
 constexpr size_t kMaxAdminHeaderBytes = 8192;
+// An admin client gets this long to send its request, and at most this many
+// admin connections are open at once; more are closed on accept.
+constexpr uint64_t kAdminTimeoutMs = 5000;
+constexpr int kMaxAdminConnections = 64;
+int g_admin_connections = 0;
 
 std::string response(int status, const char* content_type, const std::string& body) {
   return "HTTP/1.1 " + std::to_string(status) + " " + http::reasonPhrase(status) +
@@ -24,14 +29,22 @@ class AdminConnection : public http::ParserHandler {
   explicit AdminConnection(AdminServer* admin)
       : admin_(admin), parser_(http::MessageKind::Request, this, kMaxAdminHeaderBytes) {
     tcp_.data = this;
+    timer_.data = this;
+    g_admin_connections++;
   }
+
+  ~AdminConnection() override { g_admin_connections--; }
 
   void start(uv_loop_t* loop, uv_stream_t* listener) {
     uv_tcp_init(loop, &tcp_);
-    if (uv_accept(listener, stream()) != 0) {
+    uv_timer_init(loop, &timer_);
+    if (uv_accept(listener, stream()) != 0 || g_admin_connections > kMaxAdminConnections) {
       closeNow();
       return;
     }
+    uv_timer_start(
+        &timer_, [](uv_timer_t* timer) { static_cast<AdminConnection*>(timer->data)->closeNow(); },
+        kAdminTimeoutMs, 0);
     uv_read_start(stream(), onAlloc, onRead);
   }
 
@@ -83,15 +96,28 @@ class AdminConnection : public http::ParserHandler {
     self->closeNow();
   }
 
+  // closeNow closes both handles; the object is deleted in the second
+  // close callback.
   void closeNow() {
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
-               [](uv_handle_t* handle) { delete static_cast<AdminConnection*>(handle->data); });
+    if (closing_) {
+      return;
     }
+    closing_ = true;
+    auto on_close = [](uv_handle_t* handle) {
+      auto* self = static_cast<AdminConnection*>(handle->data);
+      if (++self->closed_handles_ == 2) {
+        delete self;
+      }
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
   }
 
   AdminServer* admin_;
   uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  bool closing_ = false;
+  int closed_handles_ = 0;
   http::Parser parser_;
   std::string method_;
   std::string path_;

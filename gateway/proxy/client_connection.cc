@@ -201,6 +201,14 @@ void ClientConnection::onHandshakeDone() {
   bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
   if (cert) {
     identity_ = tls::identityOf(cert.get());
+    // The intermediates the client sent, for the RFC 9440 chain header.
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_.ssl());
+    for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); i++) {
+      X509* member = sk_X509_value(chain, i);
+      if (X509_cmp(member, cert.get()) != 0) {
+        identity_.chain_base64.push_back(tls::base64Der(member));
+      }
+    }
   }
   // A resumed session skips certificate verification, and its ticket can
   // outlive the certificate. Reload changes the ticket keys, so CRL and CA
@@ -266,7 +274,10 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
 // --- Requests -----------------------------------------------------------------
 
 void ClientConnection::processInput() {
-  while (state_ == State::Open && !parser_paused_ && !input_.empty()) {
+  // Responses to pipelined requests are produced only while the client
+  // takes them: past kHighWater unsent bytes the rest of the input waits.
+  while (state_ == State::Open && !parser_paused_ && !input_.empty() &&
+         client_pending_bytes_ <= kHighWater) {
     http::FeedResult result = parser_.feed(input_);
     input_.erase(0, result.used);
     if (state_ != State::Open) {
@@ -278,6 +289,8 @@ void ClientConnection::processInput() {
           "http.bad_request",
           {{"conn", id_}, {"peer", peer_}, {"cn", identity_.cn}, {"error", parser_.errorReason()}});
       exchange_ = Exchange{};
+      exchange_.active = true;
+      exchange_.started = std::chrono::steady_clock::now();
       if (too_large) {
         sendLocalReply(431, "Request header fields too large\n", true);
       } else {
@@ -290,8 +303,10 @@ void ClientConnection::processInput() {
       maybeFinishExchange();
     }
   }
-  if (state_ == State::Open && parser_.inMessage() && !exchange_.active) {
-    // A request has started: the rest of its head must arrive in time.
+  if (state_ == State::Open && parser_.inMessage() && !exchange_.active && !header_timer_armed_) {
+    // A request has started: the rest of its head must arrive within
+    // request_header_ms of its first byte, however slowly it trickles in.
+    header_timer_armed_ = true;
     armTimer(runtime_->config.timeouts.request_header_ms);
   }
   updateClientReading();
@@ -304,10 +319,21 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   exchange_.version_minor = head.version_minor;
   exchange_.keep_alive = head.keep_alive && !head.upgrade;
   exchange_.started = std::chrono::steady_clock::now();
+  header_timer_armed_ = false;
   uv_timer_stop(&timer_);
   bool has_body = head.chunked || head.content_length > 0;
 
   if (!adoptCurrentRuntime()) {
+    return http::HeadAction::Continue;
+  }
+  uint64_t max_body = runtime_->config.limits.max_body_bytes;
+  if (head.has_content_length && head.content_length > max_body) {
+    log::info("http.body_too_large", {{"conn", id_},
+                                      {"cn", identity_.cn},
+                                      {"content_length", head.content_length},
+                                      {"max_body_bytes", max_body},
+                                      {"status", 413}});
+    sendLocalReply(413, "Content too large: the request body exceeds the gateway's limit\n", true);
     return http::HeadAction::Continue;
   }
   http::TargetCheck target = http::checkTarget(head.target);
@@ -320,6 +346,10 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
     return http::HeadAction::Continue;
   }
   exchange_.path = target.path;
+  head.target = target.target;  // forward the normalized form that was authorized
+  if (!checkFraming(head)) {
+    return http::HeadAction::Continue;
+  }
 
   std::string host;
   if (!checkHost(head, &host)) {
@@ -393,21 +423,39 @@ bool ClientConnection::adoptCurrentRuntime() {
 // host, a Host header naming another host than the SNI gets 421, so that a
 // connection set up for one virtual host is never used for another.
 bool ClientConnection::checkHost(const http::MessageHead& head, std::string* out_host) {
-  const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name);
-  std::string host_header;
-  if (const std::string* value = head.find("Host")) {
-    host_header = *value;
-    size_t end = host_header.starts_with('[') ? host_header.find(']') + 1 : host_header.rfind(':');
-    if (end != std::string::npos && end < host_header.size()) {
-      host_header.resize(end);
+  // Exactly one valid Host header (RFC 9112, section 3.2), so that the
+  // gateway and the upstream cannot route by different ones.
+  int host_headers = 0;
+  const std::string* value = nullptr;
+  for (const http::Header& header : head.headers) {
+    if (http::equalsIgnoreCase(header.name, "Host")) {
+      host_headers++;
+      value = &header.value;
     }
   }
-  if (runtime_->policy.hasHostRoutes() && sni != nullptr && !host_header.empty() &&
-      !http::equalsIgnoreCase(sni, host_header)) {
+  http::HostCheck host;
+  std::string problem;
+  if (host_headers > 1) {
+    problem = "more than one Host header";
+  } else if (host_headers == 0 && head.version_minor >= 1) {
+    problem = "missing Host header";
+  } else if (value != nullptr) {
+    host = http::checkHostHeader(*value);
+    problem = host.ok ? "" : host.reason;
+  }
+  if (!problem.empty()) {
+    log::info("http.bad_host", {{"conn", id_}, {"cn", identity_.cn}, {"error", problem}});
+    sendLocalReply(400, "Bad request: " + problem + "\n", true);
+    return false;
+  }
+  const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name);
+  std::string server_name = sni != nullptr ? http::checkHostHeader(sni).host : "";
+  if (runtime_->policy.hasHostRoutes() && !server_name.empty() && !host.host.empty() &&
+      server_name != host.host) {
     log::info("http.misdirected", {{"conn", id_},
                                    {"cn", identity_.cn},
-                                   {"sni", sni},
-                                   {"host", host_header},
+                                   {"sni", server_name},
+                                   {"host", host.host},
                                    {"status", 421}});
     sendLocalReply(421,
                    "Misdirected request: the Host header does not match the TLS server "
@@ -415,7 +463,39 @@ bool ClientConnection::checkHost(const http::MessageHead& head, std::string* out
                    true);
     return false;
   }
-  *out_host = sni != nullptr ? sni : host_header;
+  *out_host = !server_name.empty() ? server_name : host.host;
+  return true;
+}
+
+// checkFraming rejects what the gateway cannot forward faithfully: HTTP
+// versions other than 1.0 and 1.1, and transfer codings other than
+// chunked (re-chunking would drop them).
+bool ClientConnection::checkFraming(const http::MessageHead& head) {
+  if (head.version_major != 1 || head.version_minor > 1) {
+    log::info("http.bad_version", {{"conn", id_},
+                                   {"version_major", head.version_major},
+                                   {"version_minor", head.version_minor}});
+    sendLocalReply(505, "HTTP version not supported; use HTTP/1.1\n", true);
+    return false;
+  }
+  for (const http::Header& header : head.headers) {
+    if (!http::equalsIgnoreCase(header.name, "Transfer-Encoding")) {
+      continue;
+    }
+    size_t start = 0;
+    while (start <= header.value.size()) {
+      size_t end = std::min(header.value.find(',', start), header.value.size());
+      std::string coding = header.value.substr(start, end - start);
+      coding.erase(0, coding.find_first_not_of(" \t"));
+      coding.erase(coding.find_last_not_of(" \t") + 1);
+      if (!coding.empty() && !http::equalsIgnoreCase(coding, "chunked")) {
+        log::info("http.unsupported_coding", {{"conn", id_}, {"coding", coding}});
+        sendLocalReply(501, "Not implemented: transfer coding '" + coding + "'\n", true);
+        return false;
+      }
+      start = end + 1;
+    }
+  }
   return true;
 }
 
@@ -424,6 +504,21 @@ void ClientConnection::onBody(std::string_view data) {
     return;  // the request was answered locally; its body is discarded
   }
   exchange_.bytes_in += data.size();
+  if (exchange_.bytes_in > runtime_->config.limits.max_body_bytes) {
+    // A chunked body grew past the limit after forwarding began.
+    log::info(
+        "http.body_too_large",
+        {{"conn", id_}, {"cn", identity_.cn}, {"bytes_in", exchange_.bytes_in}, {"status", 413}});
+    if (exchange_.response_started) {
+      closeNow();
+    } else {
+      detachUpstream();
+      exchange_.forwarded = false;
+      sendLocalReply(413, "Content too large: the request body exceeds the gateway's limit\n",
+                     true);
+    }
+    return;
+  }
   upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
   updateClientReading();
 }
@@ -436,36 +531,78 @@ void ClientConnection::onMessageComplete() {
 }
 
 void ClientConnection::forward(const http::MessageHead& head, const policy::Route& route) {
-  auto found = runtime_->upstreams.find(route.upstream);
-  if (found == runtime_->upstreams.end()) {
-    failUpstream(502, "Bad gateway: upstream not configured\n", "unknown upstream");
-    return;
-  }
-  const UpstreamAddress& address = found->second;
   exchange_.forwarded = true;
   exchange_.decision = "allow";
   exchange_.request_chunked = head.chunked;
-  exchange_.upstream_address = address.display;
-  if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != address.name)) {
+  exchange_.upstream_name = route.upstream;
+  // Only a request without a body whose method is idempotent may be sent
+  // again after a kept-alive upstream connection turns out to be closed.
+  exchange_.retryable = !head.chunked && head.content_length == 0 &&
+                        (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
+  http::ForwardedFor forwarded{peer_ip_};
+  exchange_.upstream_head =
+      http::buildUpstreamRequestHead(head, identity_, forwarded, route.headers);
+  if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     detachUpstream();
   }
-  if (upstream_ == nullptr) {
-    int error = 0;
-    upstream_ = UpstreamLink::create(server_->loop(), this, address, &response_handler_,
-                                     runtime_->config.limits.max_header_bytes, &error);
-    if (upstream_ == nullptr) {
-      failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
-      return;
-    }
-    armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
-  } else {
+  if (upstream_ != nullptr) {
+    exchange_.reused_link = true;
+    exchange_.upstream_address = upstream_->address;
     upstream_->parser.resume();
+    upstream_->idle = false;
     armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+  } else if (!connectUpstream()) {
+    return;
+  }
+  upstream_->send(exchange_.upstream_head);
+  setUpstreamReading(client_pending_bytes_ < kHighWater);
+}
+
+bool ClientConnection::connectUpstream() {
+  auto found = runtime_->upstreams.find(exchange_.upstream_name);
+  const UpstreamAddress* address = found == runtime_->upstreams.end()
+                                       ? nullptr
+                                       : server_->pickAddress(found->second, exchange_.tried);
+  if (address == nullptr) {
+    failUpstream(502, "Bad gateway: upstream unavailable\n",
+                 found == runtime_->upstreams.end() ? "unknown upstream" : "no address left");
+    return false;
+  }
+  exchange_.tried.push_back(address->display);
+  exchange_.upstream_address = address->display;
+  int error = 0;
+  upstream_ = UpstreamLink::create(server_->loop(), this, *address, &response_handler_,
+                                   runtime_->config.limits.max_header_bytes, &error);
+  if (upstream_ == nullptr) {
+    server_->markAddress(address->display, false);
+    failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(error));
+    return false;
   }
   upstream_->idle = false;
-  http::ForwardedFor forwarded{peer_ip_};
-  upstream_->send(http::buildUpstreamRequestHead(head, identity_, forwarded));
-  setUpstreamReading(client_pending_bytes_ < kHighWater);
+  armUpstreamTimer(runtime_->config.timeouts.upstream_connect_ms);
+  return true;
+}
+
+// retryUpstream moves the request to another connection. It is safe when
+// no byte reached the upstream (a failed connect: the bytes are still
+// queued) or when a retryable request found a kept-alive connection closed.
+bool ClientConnection::retryUpstream(const std::string& error) {
+  std::string pending = upstream_ != nullptr ? upstream_->takeQueued() : std::string();
+  bool connect_failed = upstream_ != nullptr && !upstream_->connected;
+  if (!connect_failed) {
+    pending = exchange_.upstream_head;
+  }
+  log::info("upstream.retry", {{"conn", id_},
+                               {"upstream", exchange_.upstream_name},
+                               {"address", exchange_.upstream_address},
+                               {"error", error}});
+  detachUpstream();
+  exchange_.reused_link = false;
+  if (!connectUpstream()) {
+    return true;  // connectUpstream replied with 502
+  }
+  upstream_->send(std::move(pending));
+  return true;
 }
 
 void ClientConnection::sendLocalReply(int status, std::string_view body, bool close) {
@@ -498,7 +635,8 @@ void ClientConnection::maybeFinishExchange() {
   armTimer(runtime_->config.timeouts.idle_ms);
 }
 
-void ClientConnection::logExchange() {
+void ClientConnection::logExchange(const char* outcome) {
+  exchange_.logged = true;
   const std::string& decision = exchange_.decision.empty() ? "bad_request" : exchange_.decision;
   std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
   server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
@@ -531,7 +669,8 @@ void ClientConnection::logExchange() {
              {"bytes_out", exchange_.bytes_out},
              {"handshake_ms", handshake_ms_},
              {"upstream_ms", exchange_.upstream_ms},
-             {"total_ms", millisecondsSince(exchange_.started)}});
+             {"total_ms", millisecondsSince(exchange_.started)},
+             {"outcome", outcome}});
 }
 
 // --- Upstream -----------------------------------------------------------------
@@ -539,6 +678,10 @@ void ClientConnection::logExchange() {
 void ClientConnection::failUpstream(int status, std::string_view body, const std::string& error) {
   if (exchange_.route != nullptr) {
     server_->recordUpstreamResult(exchange_.route->upstream, status == 504 ? "timeout" : "error");
+    exchange_.status = exchange_.response_started ? exchange_.status : status;
+  }
+  if (upstream_ != nullptr && !upstream_->connected) {
+    server_->markAddress(upstream_->address, false);
   }
   log::warn("upstream.error",
             {{"conn", id_},
@@ -565,7 +708,12 @@ void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
   if (link != upstream_) {
     return;
   }
+  server_->markAddress(link->address, status == 0);
   if (status != 0) {
+    if (hasUntriedAddress()) {
+      retryUpstream(uv_strerror(status));
+      return;
+    }
     failUpstream(502, "Bad gateway: upstream unavailable\n", uv_strerror(status));
     return;
   }
@@ -590,8 +738,10 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
       return;
     }
     if (result.status == http::ParseStatus::Error) {
-      failUpstream(502, "Bad gateway: invalid response from upstream\n",
-                   "invalid response: " + link->parser.errorReason());
+      failUpstream(
+          502, "Bad gateway: invalid response from upstream\n",
+          "invalid response: " + (upstream_protocol_error_.empty() ? link->parser.errorReason()
+                                                                   : upstream_protocol_error_));
       return;
     }
     rest.remove_prefix(result.used);
@@ -639,6 +789,12 @@ void ClientConnection::onUpstreamEof(UpstreamLink* link, int status) {
     detachUpstream();  // the upstream closed a kept-alive connection
     return;
   }
+  if (exchange_.reused_link && exchange_.retryable && !exchange_.response_started &&
+      !link->parser.inMessage()) {
+    // The upstream closed the kept-alive connection as the request went out.
+    retryUpstream(status == UV_EOF ? "kept-alive connection closed" : uv_strerror(status));
+    return;
+  }
   if (status == UV_EOF && exchange_.response_started &&
       link->parser.finish() == http::ParseStatus::Ok && exchange_.response_complete) {
     // The body ran until the upstream closed the connection.
@@ -663,8 +819,30 @@ void ClientConnection::onUpstreamTimer(uv_timer_t* timer) {
     return;
   }
   bool connecting = !self->upstream_->connected;
+  if (!connecting && !self->exchange_.request_complete && !self->exchange_.response_started) {
+    // The upstream waits for the rest of the body, which the client does
+    // not send: the client's fault, so the upstream keeps its health.
+    log::info("http.body_timeout", {{"conn", self->id_}, {"cn", self->identity_.cn}});
+    self->detachUpstream();
+    self->exchange_.forwarded = false;
+    self->sendLocalReply(408, "Request timeout: the request body did not arrive in time\n", true);
+    return;
+  }
+  if (connecting) {
+    self->server_->markAddress(self->upstream_->address, false);
+    if (self->hasUntriedAddress()) {
+      self->retryUpstream("connect timed out");
+      return;
+    }
+  }
   self->failUpstream(504, "Gateway timeout: upstream did not respond in time\n",
                      connecting ? "connect timed out" : "response timed out");
+}
+
+bool ClientConnection::hasUntriedAddress() const {
+  auto found = runtime_->upstreams.find(exchange_.upstream_name);
+  return found != runtime_->upstreams.end() &&
+         exchange_.tried.size() < found->second.addresses.size();
 }
 
 void ClientConnection::detachUpstream() {
@@ -691,7 +869,9 @@ void ClientConnection::ResponseHandler::onMessageComplete() {
 
 void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction* out_action) {
   if (head.status == 101) {
-    *out_action = http::HeadAction::Reject;  // the gateway never asks for an upgrade
+    // The gateway strips Upgrade, so a 101 is a broken upstream.
+    upstream_protocol_error_ = "101 Switching Protocols, which the gateway never requested";
+    *out_action = http::HeadAction::Reject;
     return;
   }
   if (head.status < 200) {
@@ -806,6 +986,9 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
   }
   if (self->client_pending_bytes_ < kLowWater) {
     self->setUpstreamReading(true);
+    if (!self->reading_ || !self->input_.empty()) {
+      self->processInput();  // resumes pipelined input held back above
+    }
   }
 }
 
@@ -814,6 +997,7 @@ void ClientConnection::updateClientReading() {
   want = want && !eof_;
   want = want && input_.size() < kMaxBufferedInput;
   want = want && (upstream_ == nullptr || upstream_->pending_bytes < kHighWater);
+  want = want && client_pending_bytes_ <= kHighWater;
   if (want == reading_ || state_ == State::Closed) {
     return;
   }
@@ -849,6 +1033,11 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
 void ClientConnection::closeNow() {
   if (state_ == State::Closed) {
     return;
+  }
+  if (exchange_.active && !exchange_.logged && state_ != State::Handshaking) {
+    // The exchange ends without a complete response (client gone, upstream
+    // broke off, timeout, shutdown): it still gets its access-log line.
+    logExchange("aborted");
   }
   state_ = State::Closed;
   detachUpstream();
@@ -918,6 +1107,8 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
         log::info("http.header_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
         self->exchange_ = Exchange{};
+        self->exchange_.active = true;
+        self->exchange_.started = std::chrono::steady_clock::now();
         self->sendLocalReply(408, "Request timeout: the request head did not arrive in time\n",
                              true);
       } else {

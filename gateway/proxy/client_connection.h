@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <uv.h>
 
@@ -66,6 +67,7 @@ class ClientConnection : public http::ParserHandler {
   // Exchange is the request in progress and how far its response got.
   struct Exchange {
     bool active = false;
+    bool logged = false;
     std::string method;
     std::string path;
     int version_minor = 1;
@@ -73,7 +75,12 @@ class ClientConnection : public http::ParserHandler {
     bool forwarded = false;
     std::string decision;  // allow, deny, no_route, revoked; empty for a bad request
     bool request_chunked = false;
+    std::string upstream_name;
     std::string upstream_address;
+    std::string upstream_head;       // kept for a retry
+    std::vector<std::string> tried;  // addresses tried for this request
+    bool reused_link = false;        // sent on a kept-alive upstream connection
+    bool retryable = false;          // idempotent and without a body
     bool request_complete = false;
     bool response_started = false;
     bool response_complete = false;
@@ -115,11 +122,15 @@ class ClientConnection : public http::ParserHandler {
 
   void processInput();
   void maybeFinishExchange();
-  void logExchange();
+  void logExchange(const char* outcome = "complete");
 
   bool adoptCurrentRuntime();
   bool checkHost(const http::MessageHead& head, std::string* out_host);
+  bool checkFraming(const http::MessageHead& head);
   void forward(const http::MessageHead& head, const policy::Route& route);
+  bool connectUpstream();
+  bool retryUpstream(const std::string& error);
+  bool hasUntriedAddress() const;
   void sendLocalReply(int status, std::string_view body, bool close);
   void failUpstream(int status, std::string_view body, const std::string& error);
 
@@ -160,13 +171,15 @@ class ClientConnection : public http::ParserHandler {
   std::string input_;  // decrypted bytes not yet parsed
   Exchange exchange_;
   bool close_after_exchange_ = false;
+  bool header_timer_armed_ = false;
 
   ResponseHandler response_handler_;
   bool interim_response_ = false;  // the response being parsed is 1xx
   bool interim_complete_ = false;  // a 1xx response just ended
   bool upstream_keep_alive_ = true;
-  UpstreamLink* upstream_ = nullptr;  // owned until detached; freed in its close callback
-  size_t client_pending_bytes_ = 0;   // written to the client socket, not yet sent
+  std::string upstream_protocol_error_;  // set when the response head is rejected
+  UpstreamLink* upstream_ = nullptr;     // owned until detached; freed in its close callback
+  size_t client_pending_bytes_ = 0;      // written to the client socket, not yet sent
 };
 
 }  // namespace gw::proxy

@@ -9,20 +9,20 @@
 namespace gw::proxy {
 namespace {
 
-Result<UpstreamAddress> resolve(const config::UpstreamConfig& upstream) {
+Result<UpstreamAddress> resolve(const std::string& name, const config::ListenAddress& target) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  std::string port = std::to_string(upstream.port);
-  int rc = getaddrinfo(upstream.host.c_str(), port.c_str(), &hints, &found);
+  std::string port = std::to_string(target.port);
+  int rc = getaddrinfo(target.host.c_str(), port.c_str(), &hints, &found);
   if (rc != 0 || found == nullptr) {
-    return Error{"upstream '" + upstream.name + "': cannot resolve host '" + upstream.host +
+    return Error{"upstream '" + name + "': cannot resolve host '" + target.host +
                  "': " + gai_strerror(rc)};
   }
   UpstreamAddress result;
-  result.name = upstream.name;
+  result.name = name;
   memset(&result.address, 0, sizeof(result.address));
   memcpy(&result.address, found->ai_addr, found->ai_addrlen);
   freeaddrinfo(found);
@@ -52,13 +52,22 @@ Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config
   if (!tls) {
     return Error{tls.error()};
   }
-  std::map<std::string, UpstreamAddress> upstreams;
-  for (const config::UpstreamConfig& upstream : config.policy.upstreams) {
-    auto address = resolve(upstream);
-    if (!address) {
-      return Error{address.error()};
+  std::map<std::string, Upstream> upstreams;
+  for (const config::UpstreamConfig& config_upstream : config.policy.upstreams) {
+    Upstream& upstream = upstreams[config_upstream.name];
+    upstream.name = config_upstream.name;
+    std::vector<config::ListenAddress> targets = config_upstream.addresses;
+    if (targets.empty()) {
+      targets.push_back({config_upstream.host, config_upstream.port});
     }
-    upstreams[upstream.name] = std::move(*address);
+    for (const config::ListenAddress& target : targets) {
+      auto address = resolve(config_upstream.name, target);
+      if (!address) {
+        return Error{address.error()};
+      }
+      upstream.display += (upstream.display.empty() ? "" : ", ") + address->display;
+      upstream.addresses.push_back(std::move(*address));
+    }
   }
   auto runtime = std::make_shared<Runtime>(std::move(config), std::move(*tls));
   runtime->upstreams = std::move(upstreams);

@@ -24,11 +24,18 @@ struct UpstreamAddress {
   sockaddr_storage address;
 };
 
+// Upstream is a named group of addresses, balanced round robin.
+struct Upstream {
+  std::string name;
+  std::vector<UpstreamAddress> addresses;
+  std::string display;  // "127.0.0.1:8080, 127.0.0.1:8081"
+};
+
 struct Runtime {
   config::GatewayConfig config;
   bssl::UniquePtr<SSL_CTX> tls;
   policy::Policy policy;
-  std::map<std::string, UpstreamAddress> upstreams;
+  std::map<std::string, Upstream> upstreams;
   std::vector<tls::CertificateExpiry> expiries;
   uint64_t version = 0;  // increases with every reload
 

@@ -1,5 +1,6 @@
 #include "gateway/proxy/server.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 
 #include "gateway/common/log.h"
@@ -250,17 +251,61 @@ void Server::recordIdentity(const policy::Identity& identity, const std::string&
 }
 
 void Server::recordUpstreamResult(const std::string& upstream, const char* error_kind) {
-  bool healthy = error_kind == nullptr;
+  // One failed exchange can be one client's doing; three in a row without
+  // a success mark the upstream unhealthy for /readyz.
+  constexpr int kFailuresUntilUnhealthy = 3;
+  int& failures = upstream_failures_[upstream];
+  failures = error_kind == nullptr ? 0 : failures + 1;
+  bool healthy = failures < kFailuresUntilUnhealthy;
   auto [entry, inserted] = upstream_healthy_.emplace(upstream, healthy);
   if (!inserted && entry->second != healthy) {
     log::warn("upstream.health_changed",
               {{"upstream", upstream}, {"healthy", healthy ? "true" : "false"}});
   }
   entry->second = healthy;
-  if (!healthy) {
+  if (error_kind != nullptr) {
     metrics::registry().increment("certgate_upstream_errors_total",
                                   {{"upstream", upstream}, {"kind", error_kind}});
   }
+}
+
+const UpstreamAddress* Server::pickAddress(const Upstream& upstream,
+                                           const std::vector<std::string>& tried) {
+  const std::vector<UpstreamAddress>& addresses = upstream.addresses;
+  if (addresses.empty()) {
+    return nullptr;
+  }
+  time_t now = time(nullptr);
+  size_t& next = next_address_[upstream.name];
+  const UpstreamAddress* fallback = nullptr;
+  for (size_t i = 0; i < addresses.size(); i++) {
+    const UpstreamAddress& candidate = addresses[(next + i) % addresses.size()];
+    if (std::find(tried.begin(), tried.end(), candidate.display) != tried.end()) {
+      continue;
+    }
+    auto down = down_until_.find(candidate.display);
+    if (down != down_until_.end() && down->second > now) {
+      fallback = fallback != nullptr ? fallback : &candidate;
+      continue;
+    }
+    next = (next + i + 1) % addresses.size();
+    return &candidate;
+  }
+  // Every untried address failed recently: try one anyway rather than fail
+  // without trying.
+  return fallback;
+}
+
+void Server::markAddress(const std::string& address, bool ok) {
+  if (ok) {
+    down_until_.erase(address);
+    return;
+  }
+  if (down_until_.count(address) == 0) {
+    log::warn("upstream.address_down",
+              {{"address", address}, {"skipped_for_s", static_cast<int64_t>(kDownSeconds)}});
+  }
+  down_until_[address] = time(nullptr) + kDownSeconds;
 }
 
 bool Server::shouldLogRejection(const std::string& key, uint64_t* out_suppressed) {
@@ -290,7 +335,7 @@ bool Server::ready(std::string* out_reason) const {
   }
   for (const auto& [upstream, healthy] : upstream_healthy_) {
     if (!healthy) {
-      *out_reason = "upstream " + upstream + " failed its last request";
+      *out_reason = "upstream " + upstream + " failed its last 3 requests";
       return false;
     }
   }

@@ -72,6 +72,18 @@ class Server {
   // receives how many were not logged since the last logged one.
   bool shouldLogRejection(const std::string& key, uint64_t* out_suppressed);
 
+  // pickAddress chooses the next address of |upstream| round robin,
+  // skipping addresses that failed within the last kDownSeconds and those in
+  // |tried|, unless no other is left. It returns null only when every
+  // address is in |tried|.
+  const UpstreamAddress* pickAddress(const Upstream& upstream,
+                                     const std::vector<std::string>& tried);
+
+  // markAddress records the result of connecting to |address| (passive
+  // health).
+  void markAddress(const std::string& address, bool ok);
+  static constexpr int kDownSeconds = 10;
+
   // renderMetrics returns /metrics; healthy, ready and identities the other
   // admin endpoints.
   std::string renderMetrics();
@@ -101,6 +113,9 @@ class Server {
   ServerStats stats_;
   IdentityInventory inventory_;
   std::map<std::string, bool> upstream_healthy_;
+  std::map<std::string, int> upstream_failures_;  // consecutive failed exchanges
+  std::map<std::string, size_t> next_address_;    // round-robin position per upstream
+  std::map<std::string, time_t> down_until_;      // per address display
   struct RejectionCount {
     uint64_t count = 0;
     uint64_t logged_at = 0;

@@ -5,6 +5,7 @@
 // pointer is cleared on detach and every callback checks it first.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,15 @@ struct UpstreamLink {
 
   // send writes |data|, or queues it until connected.
   void send(std::string data);
+
+  // takeQueued returns the bytes not yet written because the connection is
+  // not up, and forgets them.
+  std::string takeQueued() {
+    pending_bytes -= std::min(pending_bytes, queued_.size());
+    std::string out = std::move(queued_);
+    queued_.clear();
+    return out;
+  }
 
   // setReading starts or stops reading responses (backpressure).
   void setReading(bool on);

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <vector>
 
+#include <openssl/base64.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/digest.h>
@@ -42,6 +43,10 @@ std::string serialOf(X509* cert) {
   char* hex = BN_bn2hex(bn.get());
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
+  // BoringSSL prints lowercase; the header and logs use uppercase.
+  for (char& c : out) {
+    c = static_cast<char>(c >= 'a' && c <= 'f' ? c - 32 : c);
+  }
   return out;
 }
 
@@ -139,6 +144,22 @@ std::string timeText(const ASN1_TIME* time) {
 
 }  // namespace
 
+std::string base64Der(X509* cert) {
+  uint8_t* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  if (len <= 0) {
+    return {};
+  }
+  size_t encoded_len = 0;
+  EVP_EncodedLength(&encoded_len, static_cast<size_t>(len));
+  std::string out(encoded_len, '\0');
+  size_t written =
+      EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), der, static_cast<size_t>(len));
+  OPENSSL_free(der);
+  out.resize(written);
+  return out;
+}
+
 std::string nameToString(X509_NAME* name) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   // RFC 2253 order and escaping, with UTF-8 kept as UTF-8 so that
@@ -184,6 +205,7 @@ policy::Identity identityOf(X509* cert) {
   identity.issuer = nameToString(X509_get_issuer_name(cert));
   identity.serial_hex = serialOf(cert);
   identity.fingerprint_sha256 = fingerprintOf(cert);
+  identity.cert_base64 = base64Der(cert);
   return identity;
 }
 

@@ -17,6 +17,9 @@ namespace gw::tls {
 // hex.
 policy::Identity identityOf(X509* cert);
 
+// base64Der returns the DER encoding of |cert| in base64, or "" on failure.
+std::string base64Der(X509* cert);
+
 // nameToString formats |name| as an RFC 4514 string ("CN=good-client,O=Demo").
 std::string nameToString(X509_NAME* name);
 

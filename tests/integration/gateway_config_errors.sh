@@ -37,7 +37,7 @@ expect_start_error "undefined upstream is named" "upstream 'missing', which is n
 
 cp "$WORK/conf/gateway.toml" "$WORK/gateway.good"
 sed -i 's#file = "policy.toml"#file = "nope.toml"#' "$WORK/conf/gateway.toml"
-expect_start_error "missing policy file is named" "nope.toml: file not found"
+expect_start_error "missing policy file is named" "nope.toml not found; create it or change [policy] file"
 cp "$WORK/gateway.good" "$WORK/conf/gateway.toml"
 sed -i "s#$CERTS/server.key#$CERTS/client_good.key#" "$WORK/conf/gateway.toml"
 expect_start_error "key not matching the certificate is named" "does not match certificate"

@@ -21,10 +21,14 @@ TEST_SUITE("http.checkTarget") {
         {"/a?", "/a"},
         {"/a?x=/../y", "/a"},
         {"/a%20b", "/a%20b"},
-        {"/a%7Eb", "/a%7Eb"},
+        {"/a%7Eb", "/a~b"},
+        {"/a%7eb", "/a~b"},
+        {"/%73ecret", "/secret"},
+        {"/sec%72et/x", "/secret/x"},
+        {"/a%2a", "/a%2A"},
         {"/a%C3%A9", "/a%C3%A9"},
         {"/a.b/c..d/...", "/a.b/c..d/..."},
-        {"/%41", "/%41"},
+        {"/%41", "/A"},
     };
     for (const Case& c : cases) {
       CAPTURE(c.target);
@@ -32,6 +36,45 @@ TEST_SUITE("http.checkTarget") {
       CHECK(check.ok);
       CHECK(check.path == c.path);
       CHECK(check.reason.empty());
+    }
+  }
+
+  TEST_CASE("normalized target keeps the query") {
+    TargetCheck check = checkTarget("/%73ecret?q=%73");
+    CHECK(check.ok);
+    CHECK(check.target == "/secret?q=%73");
+  }
+
+  TEST_CASE("matrix parameter is rejected") {
+    CHECK_FALSE(checkTarget("/secret;x").ok);
+    CHECK_FALSE(checkTarget("/secret;jsessionid=1/a").ok);
+    CHECK(checkTarget("/secret?a;b").ok);
+  }
+
+  TEST_CASE("Host header values") {
+    struct Case {
+      std::string value;
+      bool ok;
+      std::string host;
+    };
+    const Case cases[] = {
+        {"Example.COM", true, "example.com"},
+        {"example.com:4443", true, "example.com"},
+        {"admin.localhost.", true, "admin.localhost"},
+        {"[::1]:4443", true, "[::1]"},
+        {"", false, ""},
+        {":4443", false, ""},
+        {"[x", false, ""},
+        {"a, b", false, ""},
+        {"a b", false, ""},
+        {"a:80x", false, ""},
+        {"a/b", false, ""},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.value);
+      gw::http::HostCheck check = gw::http::checkHostHeader(c.value);
+      CHECK(check.ok == c.ok);
+      CHECK(check.host == c.host);
     }
   }
 

@@ -62,7 +62,10 @@ TEST_SUITE("pki name") {
   }
 
   TEST_CASE("printed name escapes control characters") {
-    auto name = gw::pki::buildSubjectName("a\x1b[2Jb\xc2\x9b" "c", "");
+    auto name = gw::pki::buildSubjectName(
+        "a\x1b[2Jb\xc2\x9b"
+        "c",
+        "");
     REQUIRE(name.ok());
     CHECK(gw::pki::formatNameRfc4514(name->get()) == "CN=a\\1B[2Jb\\C2\\9Bc");
   }

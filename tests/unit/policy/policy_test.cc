@@ -193,7 +193,7 @@ TEST_SUITE("policy.decide") {
     CHECK(decision.verdict == Verdict::Deny);
     REQUIRE(decision.route != nullptr);
     CHECK(decision.route->source == "policy.toml:4");
-    CHECK(decision.reason == "CN not in allow_cn");
+    CHECK(decision.reason == "no allow rule matches");
   }
 
   TEST_CASE("CN allowed elsewhere gets Deny") {
@@ -231,7 +231,7 @@ TEST_SUITE("policy.decide") {
     Decision decision = policy.decide(identityWithCn(""), "/api/orders");
 
     CHECK(decision.verdict == Verdict::Deny);
-    CHECK(decision.reason == "certificate has no CN");
+    CHECK(decision.reason == "no allow rule matches");
   }
 
   TEST_CASE("empty CN never matches allow_cn") {
@@ -254,7 +254,7 @@ TEST_SUITE("policy.decide") {
     CHECK(decision.verdict == Verdict::Deny);
     REQUIRE(decision.route != nullptr);
     CHECK(decision.route->source == "policy.toml:4");
-    CHECK(decision.reason == "certificate has more than one CN");
+    CHECK(decision.reason == "no allow rule matches (certificate has more than one CN)");
   }
 
   TEST_CASE("empty allow_cn denies every CN") {
