@@ -15,7 +15,7 @@ build_packages=(g++ cmake make pkg-config libuv1-dev android-libboringssl-dev no
 test_packages=(curl openssl android-boringssl python3 python3-prometheus-client libnss3-tools chromium
   clang libclang-rt-14-dev
   haproxy procps systemd)
-bench_packages=(nginx haproxy android-boringssl util-linux)
+bench_packages=(nginx haproxy caddy android-boringssl util-linux)
 
 wanted=()
 groups=("$@")
