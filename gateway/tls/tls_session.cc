@@ -29,6 +29,11 @@ TlsStatus TlsSession::failed() {
 TlsStatus TlsSession::handshake() {
   int ret = SSL_do_handshake(ssl_.get());
   if (ret == 1) {
+    // BoringSSL holds TLS 1.3 session tickets until the first write; an
+    // empty write sends them now, so a client that only handshakes (or
+    // sends before reading) can still resume later.
+    SSL_write(ssl_.get(), "", 0);
+    ERR_clear_error();
     return TlsStatus::Done;
   }
   int err = SSL_get_error(ssl_.get(), ret);
