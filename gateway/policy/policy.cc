@@ -97,9 +97,40 @@ Rule makeRule(const config::RuleConfig& config, const std::string& id) {
   return rule;
 }
 
-// evaluate runs |rules| in order and returns the first that matches.
-const Rule* evaluate(const std::vector<Rule>& rules, bool deny, const Identity& identity,
-                     std::vector<RuleTrace>* trace) {
+// firstMatch returns the first rule of |rules| that matches, using |index|
+// so that the cost does not grow with the number of cn and fingerprint
+// rules. It gives the same rule as a scan in order.
+const Rule* firstMatch(const std::vector<Rule>& rules, const RuleIndex& index,
+                       const Identity& identity) {
+  size_t best = rules.size();
+  if (!identity.cn_ambiguous && !identity.cn.empty()) {
+    if (auto found = index.by_cn.find(identity.cn); found != index.by_cn.end()) {
+      best = found->second;
+    }
+  }
+  if (auto found = index.by_fingerprint.find(identity.fingerprint_sha256);
+      found != index.by_fingerprint.end() && found->second < best) {
+    best = found->second;
+  }
+  for (size_t position : index.scanned) {
+    if (position >= best) {
+      break;
+    }
+    if (ruleMatches(rules[position], identity, nullptr)) {
+      best = position;
+      break;
+    }
+  }
+  return best < rules.size() ? &rules[best] : nullptr;
+}
+
+// evaluate returns the first rule of |rules| that matches. With a trace it
+// evaluates every rule in order and records each result.
+const Rule* evaluate(const std::vector<Rule>& rules, const RuleIndex& index, bool deny,
+                     const Identity& identity, std::vector<RuleTrace>* trace) {
+  if (trace == nullptr) {
+    return firstMatch(rules, index, identity);
+  }
   const Rule* first = nullptr;
   for (const Rule& rule : rules) {
     std::string why;
@@ -109,9 +140,6 @@ const Rule* evaluate(const std::vector<Rule>& rules, bool deny, const Identity& 
     }
     if (matched && first == nullptr) {
       first = &rule;
-      if (trace == nullptr) {
-        break;
-      }
     }
   }
   return first;
@@ -141,6 +169,19 @@ const char* fieldName(Field field) {
       return "fingerprint";
   }
   return "?";
+}
+
+void RuleIndex::build(const std::vector<Rule>& rules) {
+  for (size_t i = 0; i < rules.size(); i++) {
+    const Rule& rule = rules[i];
+    if (rule.conditions.size() == 1 && rule.conditions[0].field == Field::Cn) {
+      by_cn.emplace(rule.conditions[0].value, i);  // keeps the first index
+    } else if (rule.conditions.size() == 1 && rule.conditions[0].field == Field::Fingerprint) {
+      by_fingerprint.emplace(rule.conditions[0].value, i);
+    } else {
+      scanned.push_back(i);
+    }
+  }
 }
 
 bool prefixMatches(std::string_view prefix, std::string_view path) {
@@ -202,6 +243,8 @@ Policy::Policy(const config::PolicyConfig& config) {
       route.deny.push_back(makeRule(
           route_config.deny[i], route_config.deny[i].source + " deny[" + std::to_string(i) + "]"));
     }
+    route.allow_index.build(route.allow);
+    route.deny_index.build(route.deny);
     has_host_routes_ = has_host_routes_ || !route.host.empty();
     routes_.push_back(std::move(route));
   }
@@ -257,8 +300,8 @@ Decision Policy::decide(const Identity& identity, std::string_view host, std::st
     decision.reason = "no client certificate";
     return decision;
   }
-  const Rule* denied = evaluate(route.deny, true, identity, trace);
-  const Rule* allowed = evaluate(route.allow, false, identity, trace);
+  const Rule* denied = evaluate(route.deny, route.deny_index, true, identity, trace);
+  const Rule* allowed = evaluate(route.allow, route.allow_index, false, identity, trace);
   if (denied != nullptr) {
     decision.verdict = Verdict::Deny;
     decision.rule = denied->id;

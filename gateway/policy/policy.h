@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "gateway/config/config.h"
@@ -54,6 +55,17 @@ struct Rule {
   std::string id;                     // "policy.toml:12 allow[0]"
 };
 
+// RuleIndex finds the first matching rule of a list without scanning every
+// rule: single-condition cn and fingerprint rules, the usual shape of large
+// identity lists, are looked up by value; the rest are scanned in order.
+struct RuleIndex {
+  std::unordered_map<std::string, size_t> by_cn;           // value -> first rule index
+  std::unordered_map<std::string, size_t> by_fingerprint;  // value -> first rule index
+  std::vector<size_t> scanned;                             // other rules, in order
+
+  void build(const std::vector<Rule>& rules);
+};
+
 struct Route {
   std::string host;    // empty matches any host
   std::string prefix;  // set for prefix routes
@@ -62,6 +74,8 @@ struct Route {
   std::vector<std::string> allow_cn;  // as configured; also present in |allow|
   std::vector<Rule> allow;
   std::vector<Rule> deny;
+  RuleIndex allow_index;
+  RuleIndex deny_index;
   config::IdentityHeaderNames headers;
   bool is_public = false;
   bool has_own_trust = false;  // the route names its own client_ca

@@ -155,3 +155,45 @@ TEST_SUITE("policy rules") {
     CHECK(policy.hasHostRoutes());
   }
 }
+
+TEST_SUITE("policy rule index") {
+  TEST_CASE("index and ordered scan agree") {
+    Policy policy = policyWith(
+        {rule({{"ou", "ops"}}), rule({{"cn", "billing"}}), rule({{"cn", "other"}}),
+         rule({{"fingerprint", std::string(64, 'a')}}), rule({{"uri", "spiffe://corp/*"}})},
+        {rule({{"cn", "blocked"}})});
+    Identity identities[4] = {workload(), workload(), workload(), workload()};
+    identities[1].ou = {};
+    identities[2].ou = {};
+    identities[2].cn = "nobody";
+    identities[3].cn = "blocked";
+    for (const Identity& identity : identities) {
+      CAPTURE(identity.cn);
+      std::vector<RuleTrace> trace;
+      gw::policy::Decision traced = policy.decide(identity, "", "/x", &trace);
+      gw::policy::Decision fast = policy.decide(identity, "/x");
+      CHECK(fast.verdict == traced.verdict);
+      CHECK(fast.rule == traced.rule);
+    }
+  }
+
+  TEST_CASE("large CN list decides by lookup") {
+    RouteConfig route;
+    route.prefix = "/";
+    route.upstream = "demo";
+    route.source = "policy.toml:1";
+    for (int i = 0; i < 100'000; i++) {
+      route.allow_cn.push_back("client-" + std::to_string(i));
+    }
+    PolicyConfig config;
+    config.routes.push_back(route);
+    Policy policy(config);
+    Identity identity = workload();
+    identity.cn = "client-99999";
+    gw::policy::Decision last = policy.decide(identity, "/x");
+    CHECK(last.verdict == Verdict::Allow);
+    CHECK(last.rule == "policy.toml:1 allow_cn[99999]");
+    identity.cn = "client-100000";
+    CHECK(policy.decide(identity, "/x").verdict == Verdict::Deny);
+  }
+}
