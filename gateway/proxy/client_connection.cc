@@ -277,6 +277,15 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
 // --- Requests -----------------------------------------------------------------
 
 void ClientConnection::processInput() {
+  if (tunneling_) {
+    if (!input_.empty() && upstream_ != nullptr) {
+      upstream_->send(std::move(input_));
+      input_.clear();
+      armTimer(runtime_->config.timeouts.idle_ms);
+    }
+    updateClientReading();
+    return;
+  }
   // Responses to pipelined requests are produced only while the client
   // takes them: past kHighWater unsent bytes the rest of the input waits.
   while (state_ == State::Open && !parser_paused_ && !input_.empty() &&
@@ -321,6 +330,14 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
   exchange_.method = head.method;
   exchange_.version_minor = head.version_minor;
   exchange_.keep_alive = head.keep_alive && !head.upgrade;
+  // A GET with "Connection: Upgrade" (WebSocket) is forwarded with its
+  // Upgrade header; a 101 from the upstream turns the connection into a
+  // tunnel.
+  if (head.upgrade && head.method == "GET") {
+    if (const std::string* protocol = head.find("Upgrade")) {
+      exchange_.upgrade_protocol = *protocol;
+    }
+  }
   exchange_.started = std::chrono::steady_clock::now();
   header_timer_armed_ = false;
   uv_timer_stop(&timer_);
@@ -590,6 +607,12 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   http::ForwardedFor forwarded{peer_ip_};
   exchange_.upstream_head =
       http::buildUpstreamRequestHead(head, identity_, forwarded, route.headers);
+  if (!exchange_.upgrade_protocol.empty()) {
+    exchange_.upstream_head.insert(
+        exchange_.upstream_head.size() - 2,
+        "Connection: Upgrade\r\nUpgrade: " + exchange_.upgrade_protocol + "\r\n");
+    exchange_.retryable = false;
+  }
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     detachUpstream();
   }
@@ -772,6 +795,14 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
   if (link != upstream_) {
     return;
   }
+  if (tunneling_) {
+    sendPlaintext(data);
+    armTimer(runtime_->config.timeouts.idle_ms);
+    if (client_pending_bytes_ > kHighWater) {
+      setUpstreamReading(false);
+    }
+    return;
+  }
   if (link->idle || !exchange_.forwarded) {
     // Bytes from an upstream that owes no response: close it.
     log::warn("upstream.unexpected_data", {{"conn", id_}, {"address", link->address}});
@@ -793,6 +824,10 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
       return;
     }
     rest.remove_prefix(result.used);
+    if (tunnel_pending_) {
+      startTunnel(rest);
+      return;
+    }
     if (result.status == http::ParseStatus::Paused && interim_complete_) {
       // An interim response ended; the final one follows.
       interim_complete_ = false;
@@ -815,6 +850,20 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
   afterResponse();
 }
 
+// startTunnel switches the connection to relaying raw bytes both ways after
+// a 101 response. |rest| is what the upstream sent after the 101 head.
+void ClientConnection::startTunnel(std::string_view rest) {
+  tunnel_pending_ = false;
+  tunneling_ = true;
+  uv_timer_stop(&upstream_timer_);
+  log::debug("tunnel.started", {{"conn", id_}, {"protocol", exchange_.upgrade_protocol}});
+  if (!rest.empty()) {
+    sendPlaintext(rest);
+  }
+  // Client bytes that followed the request head belong to the tunnel.
+  processInput();
+}
+
 void ClientConnection::afterResponse() {
   if (!exchange_.request_complete) {
     // The upstream replied before the request body ended. The rest of the
@@ -831,6 +880,11 @@ void ClientConnection::afterResponse() {
 
 void ClientConnection::onUpstreamEof(UpstreamLink* link, int status) {
   if (link != upstream_) {
+    return;
+  }
+  if (tunneling_) {
+    log::debug("tunnel.closed", {{"conn", id_}, {"by", "upstream"}});
+    closeAfterFlush(true);
     return;
   }
   if (link->idle) {
@@ -916,8 +970,26 @@ void ClientConnection::ResponseHandler::onMessageComplete() {
 }
 
 void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction* out_action) {
+  if (head.status == 101 && !exchange_.upgrade_protocol.empty()) {
+    std::string out = "HTTP/1.1 101 Switching Protocols\r\n";
+    for (const http::Header& header : head.headers) {
+      if (!http::equalsIgnoreCase(header.name, "Content-Length") &&
+          !http::equalsIgnoreCase(header.name, "Transfer-Encoding")) {
+        out += header.name + ": " + header.value + "\r\n";
+      }
+    }
+    out += "\r\n";
+    exchange_.status = 101;
+    exchange_.response_started = true;
+    exchange_.response_complete = true;
+    sendPlaintext(out);
+    logExchange();
+    tunnel_pending_ = true;
+    *out_action = http::HeadAction::Upgrade;
+    return;
+  }
   if (head.status == 101) {
-    // The gateway strips Upgrade, so a 101 is a broken upstream.
+    // Only an upgrade request may be answered with 101.
     upstream_protocol_error_ = "101 Switching Protocols, which the gateway never requested";
     *out_action = http::HeadAction::Reject;
     return;
@@ -1147,7 +1219,10 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
       self->closeNow();
       break;
     case State::Open:
-      if (self->exchange_.active) {
+      if (self->tunneling_) {
+        log::debug("tunnel.idle_timeout", {{"conn", self->id_}});
+        self->closeAfterFlush(true);
+      } else if (self->exchange_.active) {
         log::info("conn.send_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
         self->closeNow();

@@ -81,6 +81,7 @@ class ClientConnection : public http::ParserHandler {
     std::vector<std::string> tried;  // addresses tried for this request
     bool reused_link = false;        // sent on a kept-alive upstream connection
     bool retryable = false;          // idempotent and without a body
+    std::string upgrade_protocol;    // the Upgrade header of an upgrade request
     bool request_complete = false;
     bool response_started = false;
     bool response_complete = false;
@@ -139,6 +140,7 @@ class ClientConnection : public http::ParserHandler {
   void onResponseBody(std::string_view data);
   void onResponseComplete();
   void afterResponse();
+  void startTunnel(std::string_view rest);
 
   void sendPlaintext(std::string_view data);
   void writeRaw(std::string data);
@@ -173,6 +175,8 @@ class ClientConnection : public http::ParserHandler {
   Exchange exchange_;
   bool close_after_exchange_ = false;
   bool header_timer_armed_ = false;
+  bool tunnel_pending_ = false;  // a 101 was relayed; the tunnel starts after the head
+  bool tunneling_ = false;       // raw bytes are relayed both ways
 
   ResponseHandler response_handler_;
   bool interim_response_ = false;  // the response being parsed is 1xx
