@@ -219,6 +219,9 @@ int runServe(int argc, char** argv) {
     if (status && (*runtime)->config.has_admin) {
       status = admin.listen((*runtime)->config.admin);
     }
+    if (status && (*runtime)->config.policy.watch) {
+      status = server.watchPolicyFile();
+    }
     if (!status) {
       fprintf(stderr, "certgate: %s\n", status.error().c_str());
       exit_code = 1;

@@ -105,6 +105,7 @@ struct RouteConfig {
 
 struct PolicyConfig {
   std::string file;
+  bool watch = false;  // reload when the policy file changes, as on SIGHUP
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
 };

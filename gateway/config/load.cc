@@ -563,6 +563,7 @@ void readAdmin(Reader& reader, const toml::table& root, GatewayConfig* config) {
 
 Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   std::vector<std::string> errors;
+  bool watch_policy = false;
   GatewayConfig config;
   config.file = path;
   std::optional<toml::table> root =
@@ -576,7 +577,14 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
     readTls(reader, *root, &config);
     readTimeoutsAndLimits(reader, *root, &config);
     if (const toml::table* policy = reader.table(*root, "policy", true)) {
-      reader.rejectUnknownKeys(*policy, "[policy]", {"file"});
+      reader.rejectUnknownKeys(*policy, "[policy]", {"file", "watch"});
+      if (const toml::node* watch = policy->get("watch")) {
+        if (!watch->is_boolean()) {
+          reader.fail(watch, "'watch' must be true or false");
+        } else {
+          watch_policy = watch->as_boolean()->get();
+        }
+      }
       std::string policy_file;
       reader.path(*policy, "file", &policy_file, true);
       if (!policy_file.empty()) {
@@ -586,6 +594,7 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
                                                " not found; create it or change [policy] file");
         } else {
           config.policy = loadPolicyConfig(policy_file, &errors);
+          config.policy.watch = watch_policy;
         }
       }
     }

@@ -65,6 +65,11 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::str
 
 Server::~Server() {
   closeListeners();
+  if (policy_watch_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });
+    uv_close(reinterpret_cast<uv_handle_t*>(policy_debounce_), freeTimer);
+  }
   for (ClientConnection* connection : std::unordered_set<ClientConnection*>(connections_)) {
     connection->closeNow();
   }
@@ -166,6 +171,13 @@ void Server::startShutdown(uint32_t drain_ms) {
     return;
   }
   draining_ = true;
+  if (policy_watch_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });
+    uv_close(reinterpret_cast<uv_handle_t*>(policy_debounce_), freeTimer);
+    policy_watch_ = nullptr;
+    policy_debounce_ = nullptr;
+  }
   log::info("server.draining", {{"connections", static_cast<uint64_t>(connections_.size())},
                                 {"drain_timeout_ms", static_cast<uint64_t>(drain_ms)}});
   closeListeners();
@@ -243,6 +255,45 @@ static std::string describeChanges(const Runtime& before, const Runtime& after) 
     out += (out.empty() ? "" : ", ") + change;
   }
   return out.empty() ? "none detected (files reread: CRL and key contents may differ)" : out;
+}
+
+Status Server::watchPolicyFile() {
+  const std::string& file = runtime_->config.policy.file;
+  std::string directory =
+      file.substr(0, file.rfind('/') == std::string::npos ? 0 : file.rfind('/'));
+  if (directory.empty()) {
+    directory = ".";
+  }
+  policy_watch_ = new uv_fs_event_t;
+  policy_debounce_ = new uv_timer_t;
+  uv_fs_event_init(loop_, policy_watch_);
+  uv_timer_init(loop_, policy_debounce_);
+  policy_watch_->data = this;
+  policy_debounce_->data = this;
+  int rc = uv_fs_event_start(
+      policy_watch_,
+      [](uv_fs_event_t* handle, const char* name, int, int status) {
+        auto* self = static_cast<Server*>(handle->data);
+        const std::string& path = self->runtime_->config.policy.file;
+        std::string base = path.substr(path.rfind('/') + 1);
+        if (status != 0 || name == nullptr || base != name) {
+          return;
+        }
+        // Editors write in several steps; reload once things settle.
+        uv_timer_start(
+            self->policy_debounce_,
+            [](uv_timer_t* timer) {
+              auto* server = static_cast<Server*>(timer->data);
+              log::info("server.reloading", {{"cause", "policy file changed"}});
+              server->reload();
+            },
+            200, 0);
+      },
+      directory.c_str(), 0);
+  if (rc != 0) {
+    return Error{"cannot watch " + directory + " for policy changes: " + uv_strerror(rc)};
+  }
+  return okStatus();
 }
 
 void Server::reload() {

@@ -45,6 +45,11 @@ class Server {
   // others finish their current exchange, for at most |drain_ms|.
   void startShutdown(uint32_t drain_ms);
 
+  // watchPolicyFile reloads (as on SIGHUP) whenever the policy file
+  // changes, when [policy] watch is set. The directory is watched, so an
+  // editor that replaces the file by renaming is seen too.
+  Status watchPolicyFile();
+
   // reload re-reads the configuration file and swaps the runtime if every
   // part of it loads; otherwise it logs the errors and keeps the old one.
   void reload();
@@ -107,7 +112,9 @@ class Server {
   std::string config_path_;
   std::vector<Listener> listeners_;
   std::unordered_set<ClientConnection*> connections_;
-  uv_timer_t* drain_timer_ = nullptr;  // heap; freed in its close callback
+  uv_timer_t* drain_timer_ = nullptr;      // heap; freed in its close callback
+  uv_fs_event_t* policy_watch_ = nullptr;  // heap; freed in its close callback
+  uv_timer_t* policy_debounce_ = nullptr;  // heap; freed in its close callback
   bool draining_ = false;
   uint64_t next_id_ = 1;
   ServerStats stats_;
