@@ -80,7 +80,7 @@ head -c "$SIZE" /dev/urandom >"$WORK/upload.bin"
 sha256sum <"$WORK/upload.bin" | cut -d' ' -f1 >"$WORK/up.expected"
 start=$(date +%s%N)
 upload_sum() {
-  "${CURL[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/upload.bin" "$BASE/echo" |
+  "${CURL[@]}" -H 'Transfer-Encoding: chunked' -X POST -T "$WORK/upload.bin" "$BASE/echo" |
     sha256sum | cut -d' ' -f1 >"$WORK/up.sum"
 }
 read -r _ up_before up_peak < <(measure upload upload_sum)

@@ -45,7 +45,7 @@ struct Timeouts {
 struct Limits {
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 4ull << 30;  // request body; larger ones get 413
-  uint32_t max_connections = 10'000;
+  uint32_t max_connections = 8'000;
 };
 
 struct UpstreamConfig {
