@@ -177,7 +177,7 @@ TEST_SUITE("config.load") {
     CHECK(result->timeouts.upstream_connect_ms == 5'000);
     CHECK(result->timeouts.upstream_response_ms == 60'000);
     CHECK(result->limits.max_header_bytes == 16 * 1024);
-    CHECK(result->limits.max_connections == 10'000);
+    CHECK(result->limits.max_connections == 8'000);
   }
 
   TEST_CASE("explicit timeouts and limits are read") {
