@@ -16,6 +16,7 @@ struct Parser::Impl {
   std::string value;
   bool in_value = false;
   bool in_trailers = false;
+  std::vector<Header> trailers;         // trailer fields of a chunked message
   const char* handler_error = nullptr;  // our reason for an HPE_USER stop
   bool upgrading = false;
   Parser* owner;
@@ -60,7 +61,9 @@ struct ParserCallbacks {
           return false;
         }
       }
-      if (!s.in_trailers) {
+      if (s.in_trailers) {
+        s.trailers.push_back(Header{std::move(s.field), std::move(s.value)});
+      } else {
         s.head.headers.push_back(Header{std::move(s.field), std::move(s.value)});
       }
       s.field.clear();
@@ -75,6 +78,7 @@ struct ParserCallbacks {
     s.head = MessageHead{};
     s.header_bytes = 0;
     s.in_trailers = false;
+    s.trailers.clear();
     s.field.clear();
     s.value.clear();
     s.in_value = false;
@@ -159,6 +163,9 @@ struct ParserCallbacks {
 
   static int onMessageComplete(llhttp_t* p) {
     Parser::Impl& s = impl(p);
+    if (!flushHeader(s)) {  // the last trailer field, if any
+      return HPE_USER;
+    }
     s.owner->in_message_ = false;
     s.handler->onMessageComplete();
     // After an upgrade llhttp stops by itself with HPE_PAUSED_UPGRADE.
@@ -212,6 +219,10 @@ FeedResult Parser::feed(std::string_view data) {
 
 void Parser::resume() {
   llhttp_resume(&impl_->parser);
+}
+
+const std::vector<Header>& Parser::trailers() const {
+  return impl_->trailers;
 }
 
 ParseStatus Parser::finish() {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/http/message.h"
 
@@ -70,6 +71,10 @@ class Parser {
   // response whose body runs until the connection closes, and returns Error
   // if the connection closed in the middle of a message.
   ParseStatus finish();
+
+  // trailers returns the trailer fields of the last chunked message, valid
+  // from its onMessageComplete until the next message begins.
+  const std::vector<Header>& trailers() const;
 
   // errorReason describes the last Error in a few words.
   const std::string& errorReason() const { return error_reason_; }

@@ -274,6 +274,20 @@ std::string encodeChunk(std::string_view data) {
   return out;
 }
 
+std::string buildLastChunk(const std::vector<Header>& trailers) {
+  std::string out = "0\r\n";
+  for (const Header& trailer : trailers) {
+    if (isHopByHop(trailer.name) || isIdentityHeader(trailer.name) ||
+        equalsIgnoreCase(trailer.name, "Content-Length") ||
+        equalsIgnoreCase(trailer.name, "Host")) {
+      continue;
+    }
+    appendHeader(&out, trailer.name, trailer.value);
+  }
+  out += "\r\n";
+  return out;
+}
+
 std::string buildLocalReply(int status, std::string_view body, bool close) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
   appendHeader(&out, "Content-Type", "text/plain; charset=utf-8");

@@ -591,7 +591,7 @@ void ClientConnection::onBody(std::string_view data) {
 void ClientConnection::onMessageComplete() {
   exchange_.request_complete = true;
   if (exchange_.forwarded && upstream_ != nullptr && exchange_.request_chunked) {
-    upstream_->send(std::string(http::kLastChunk));
+    upstream_->send(http::buildLastChunk(parser_.trailers()));
   }
 }
 
@@ -1045,7 +1045,8 @@ void ClientConnection::onResponseComplete() {
     return;
   }
   if (exchange_.framing == http::ResponseFraming::Chunked) {
-    sendPlaintext(http::kLastChunk);
+    sendPlaintext(upstream_ != nullptr ? http::buildLastChunk(upstream_->parser.trailers())
+                                       : std::string(http::kLastChunk));
   }
   exchange_.response_complete = true;
   uv_timer_stop(&upstream_timer_);

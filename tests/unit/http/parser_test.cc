@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "gateway/http/rewrite.h"
+
 namespace {
 
 using gw::http::FeedResult;
@@ -526,5 +528,48 @@ TEST_SUITE("http parser header names") {
     CHECK(result.status == gw::http::ParseStatus::Error);
     CHECK(parser.errorReason() == "empty header name");
     CHECK(handler.heads == 0);
+  }
+}
+
+TEST_SUITE("http parser trailers") {
+  TEST_CASE("chunked trailers are kept apart") {
+    struct Recorder : gw::http::ParserHandler {
+      size_t headers = 0;
+      int completed = 0;
+      gw::http::HeadAction onHead(gw::http::MessageHead& head) override {
+        headers = head.headers.size();
+        return gw::http::HeadAction::Continue;
+      }
+      void onBody(std::string_view) override {}
+      void onMessageComplete() override { completed++; }
+    } handler;
+    gw::http::Parser parser(gw::http::MessageKind::Request, &handler, 16 * 1024);
+
+    gw::http::FeedResult result = parser.feed(
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\nX-Checksum: 42\r\nX-Other: 1\r\n\r\n");
+
+    CHECK(result.status == gw::http::ParseStatus::Paused);
+    CHECK(handler.completed == 1);
+    CHECK(handler.headers == 2);
+    REQUIRE(parser.trailers().size() == 2);
+    CHECK(parser.trailers()[0].name == "X-Checksum");
+    CHECK(parser.trailers()[0].value == "42");
+    CHECK(parser.trailers()[1].name == "X-Other");
+  }
+}
+
+TEST_SUITE("http last chunk") {
+  TEST_CASE("trailers forwarded, unsafe ones dropped") {
+    std::string last = gw::http::buildLastChunk({{"X-Checksum", "42"},
+                                                 {"Content-Length", "5"},
+                                                 {"X-Client-CN", "admin"},
+                                                 {"Connection", "close"},
+                                                 {"Host", "evil"}});
+    CHECK(last == "0\r\nX-Checksum: 42\r\n\r\n");
+  }
+
+  TEST_CASE("no trailers gives the plain last chunk") {
+    CHECK(gw::http::buildLastChunk({}) == gw::http::kLastChunk);
   }
 }
