@@ -197,6 +197,9 @@ void ClientConnection::doHandshake() {
   writeRaw(tls_.takeOutput());
   if (status == tls::TlsStatus::Done) {
     onHandshakeDone();
+    if (state_ == State::Open && input_.empty()) {
+      tls_.releaseBuffers();
+    }
   }
 }
 
@@ -204,14 +207,6 @@ void ClientConnection::onHandshakeDone() {
   bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
   if (cert) {
     identity_ = tls::identityOf(cert.get());
-    // The intermediates the client sent, for the RFC 9440 chain header.
-    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_.ssl());
-    for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); i++) {
-      X509* member = sk_X509_value(chain, i);
-      if (X509_cmp(member, cert.get()) != 0) {
-        identity_.chain_base64.push_back(tls::base64Der(member));
-      }
-    }
   }
   // A resumed session skips certificate verification, and its ticket can
   // outlive the certificate. Reload changes the ticket keys, so CRL and CA
@@ -604,6 +599,9 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   // again after a kept-alive upstream connection turns out to be closed.
   exchange_.retryable = !head.chunked && head.content_length == 0 &&
                         (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
+  if (!route.headers.client_cert.empty() || !route.headers.client_cert_chain.empty()) {
+    addCertificateEncodings();
+  }
   http::ForwardedFor forwarded{peer_ip_};
   exchange_.upstream_head =
       http::buildUpstreamRequestHead(head, identity_, forwarded, route.headers);
@@ -627,6 +625,27 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   }
   upstream_->send(exchange_.upstream_head);
   setUpstreamReading(client_pending_bytes_ < kHighWater);
+}
+
+// addCertificateEncodings fills the base64 DER of the client certificate
+// and its intermediates, which only the RFC 9440 headers need; they are
+// made on first use so idle connections do not carry them.
+void ClientConnection::addCertificateEncodings() {
+  if (!identity_.cert_base64.empty()) {
+    return;
+  }
+  bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
+  if (!cert) {
+    return;
+  }
+  identity_.cert_base64 = tls::base64Der(cert.get());
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_.ssl());
+  for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); i++) {
+    X509* member = sk_X509_value(chain, i);
+    if (X509_cmp(member, cert.get()) != 0) {
+      identity_.chain_base64.push_back(tls::base64Der(member));
+    }
+  }
 }
 
 bool ClientConnection::connectUpstream() {
@@ -703,6 +722,9 @@ void ClientConnection::maybeFinishExchange() {
   }
   parser_.resume();
   parser_paused_ = false;
+  if (input_.empty()) {
+    input_.shrink_to_fit();  // an idle connection keeps no read capacity
+  }
   armTimer(runtime_->config.timeouts.idle_ms);
 }
 

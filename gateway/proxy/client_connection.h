@@ -131,6 +131,7 @@ class ClientConnection : public http::ParserHandler {
   bool checkFraming(const http::MessageHead& head);
   void forward(const http::MessageHead& head, const policy::Route& route);
   bool connectUpstream();
+  void addCertificateEncodings();
   bool retryUpstream(const std::string& error);
   bool hasUntriedAddress() const;
   void sendLocalReply(int status, std::string_view body, bool close);

@@ -205,7 +205,6 @@ policy::Identity identityOf(X509* cert) {
   identity.issuer = nameToString(X509_get_issuer_name(cert));
   identity.serial_hex = serialOf(cert);
   identity.fingerprint_sha256 = fingerprintOf(cert);
-  identity.cert_base64 = base64Der(cert);
   return identity;
 }
 

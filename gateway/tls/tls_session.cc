@@ -76,6 +76,23 @@ bool TlsSession::write(std::string_view plaintext) {
   return true;
 }
 
+void TlsSession::releaseBuffers() {
+  if (BIO_pending(input_) != 0 || BIO_pending(output_) != 0) {
+    return;
+  }
+  BIO* input = BIO_new(BIO_s_mem());
+  BIO* output = BIO_new(BIO_s_mem());
+  if (input == nullptr || output == nullptr) {
+    BIO_free(input);
+    BIO_free(output);
+    return;
+  }
+  BIO_set_mem_eof_return(input, -1);
+  SSL_set_bio(ssl_.get(), input, output);  // frees the old BIOs, takes the new ones
+  input_ = input;
+  output_ = output;
+}
+
 void TlsSession::shutdown() {
   SSL_shutdown(ssl_.get());
   ERR_clear_error();

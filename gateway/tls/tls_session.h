@@ -40,6 +40,11 @@ class TlsSession {
   // returns false after a fatal error.
   bool write(std::string_view plaintext);
 
+  // releaseBuffers replaces the memory buffers with empty ones when both
+  // are drained, so an idle connection does not keep the capacity the
+  // handshake flights needed (a few KiB each).
+  void releaseBuffers();
+
   // shutdown queues a close_notify alert.
   void shutdown();
 
