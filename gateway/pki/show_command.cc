@@ -4,6 +4,7 @@
 
 #include <openssl/pem.h>
 
+#include "gateway/config/load.h"
 #include "gateway/pki/certificate.h"
 #include "gateway/pki/client_auth_check.h"
 #include "gateway/pki/command_line.h"
@@ -17,10 +18,11 @@ namespace {
 constexpr OptionSpec kShowOptions[] = {
     {"--ca", true},
     {"--crl", true, true},
+    {"--config", true},
 };
 
 constexpr char kShowHelp[] =
-    "Usage: certgate pki show FILE [--ca FILE [--crl FILE]...]\n"
+    "Usage: certgate pki show FILE [--ca FILE [--crl FILE]... | --config FILE]\n"
     "\n"
     "Print the first certificate of the PEM file FILE: subject and issuer\n"
     "(RFC 4514), serial (hex), validity (RFC 3339 UTC), public key, SHA-256\n"
@@ -34,6 +36,8 @@ constexpr char kShowHelp[] =
     "               used as intermediates. The exit status is 1 when rejected.\n"
     "  --crl FILE   PEM CRL to check the certificate's revocation against, with\n"
     "               --ca; repeatable\n"
+    "  --config FILE  gateway configuration: check against its [tls] client_ca\n"
+    "               and crl, as the running gateway would\n"
     "  --help       show this help\n";
 
 Result<std::vector<bssl::UniquePtr<X509_CRL>>> readCrls(const std::vector<std::string>& paths) {
@@ -54,14 +58,13 @@ Result<std::vector<bssl::UniquePtr<X509_CRL>>> readCrls(const std::vector<std::s
   return crls;
 }
 
-int checkClientAuth(const ParsedArgs& args, std::vector<bssl::UniquePtr<X509>>& certificates,
-                    int64_t now) {
-  std::string caPath = *args.value("--ca");
+int checkClientAuth(const std::string& caPath, const std::vector<std::string>& crlPaths,
+                    std::vector<bssl::UniquePtr<X509>>& certificates, int64_t now) {
   Result<std::vector<bssl::UniquePtr<X509>>> trusted = readCertificatesFile(caPath);
   if (!trusted.ok()) {
     return printFailure("show", trusted.error());
   }
-  Result<std::vector<bssl::UniquePtr<X509_CRL>>> crls = readCrls(args.values("--crl"));
+  Result<std::vector<bssl::UniquePtr<X509_CRL>>> crls = readCrls(crlPaths);
   if (!crls.ok()) {
     return printFailure("show", crls.error());
   }
@@ -104,6 +107,9 @@ int runShowCommand(std::span<char* const> args) {
   if (parsed->has("--crl") && !parsed->has("--ca")) {
     return printUsageError("show", "--crl needs --ca");
   }
+  if (parsed->has("--config") && parsed->has("--ca")) {
+    return printUsageError("show", "give --ca or --config, not both");
+  }
   Result<std::vector<bssl::UniquePtr<X509>>> certificates =
       readCertificatesFile(parsed->positionals()[0]);
   if (!certificates.ok()) {
@@ -115,10 +121,21 @@ int runShowCommand(std::span<char* const> args) {
     return printFailure("show", description.error());
   }
   fputs(description->c_str(), stdout);
+  if (parsed->has("--config")) {
+    auto config = config::loadGatewayConfig(*parsed->value("--config"));
+    if (!config) {
+      return printFailure("show", "invalid configuration:\n" + config.error());
+    }
+    std::vector<std::string> crls;
+    if (!config->tls.crl_file.empty()) {
+      crls.push_back(config->tls.crl_file);
+    }
+    return checkClientAuth(config->tls.client_ca_file, crls, *certificates, now);
+  }
   if (!parsed->has("--ca")) {
     return kExitOk;
   }
-  return checkClientAuth(*parsed, *certificates, now);
+  return checkClientAuth(*parsed->value("--ca"), parsed->values("--crl"), *certificates, now);
 }
 
 }  // namespace gw::pki

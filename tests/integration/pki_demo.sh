@@ -122,6 +122,17 @@ mkdir "$tmp/cwd" && cd "$tmp/cwd" || exit 1
 expect_success "demo with default directory" "$CERTGATE_BIN" pki demo
 [[ -f certs/ca.crt ]] || fail "default --out did not write certs/ca.crt"
 
+# show --config checks against the gateway's own [tls] client_ca.
+sed -e "s#\.\./certs#$tmp/cwd/certs#" "${CERTGATE_SOURCE_DIR:-.}/conf/gateway.toml" >"$tmp/gateway.toml"
+cp "${CERTGATE_SOURCE_DIR:-.}/conf/policy.toml" "$tmp/policy.toml"
+output=$("$CERTGATE_BIN" pki show certs/client_good.crt --config "$tmp/gateway.toml")
+[[ $output == *"client auth with $tmp/cwd/certs/ca.crt: accepted"* ]] ||
+  fail "show --config did not accept client_good: $output"
+if output=$("$CERTGATE_BIN" pki show certs/client_foreign.crt --config "$tmp/gateway.toml"); then
+  fail "show --config accepted client_foreign"
+fi
+[[ $output == *"rejected: unknown CA"* ]] || fail "show --config gave no reason: $output"
+
 if ((failures > 0)); then
   echo "pki_demo: $failures check(s) failed" >&2
   exit 1
