@@ -31,10 +31,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 echo "== stage 3: fuzzing"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCERTGATE_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target request_fuzzer policy_fuzzer
-for target in request policy; do
+cmake --build build-fuzz -j"$jobs" --target request_fuzzer policy_fuzzer gateway_config_fuzzer
+for target in request policy gateway_config; do
   corpus=$(mktemp -d)
-  cp tests/fuzz/corpus/"$target"/* "$corpus"/
+  cp tests/fuzz/corpus/"${target%_config}"/* "$corpus"/
   echo "fuzzing $target for ${FUZZ_SECONDS:-20} s"
   if ! build-fuzz/bin/"$target"_fuzzer -max_total_time="${FUZZ_SECONDS:-20}" -max_len=4096 \
     -artifact_prefix=build-fuzz/ "$corpus" >build-fuzz/"$target".log 2>&1; then

@@ -1,12 +1,11 @@
 // libFuzzer target for configuration loading: any bytes as a policy file
 // must give a PolicyConfig or errors with a location, never a crash.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "gateway/config/load.h"
