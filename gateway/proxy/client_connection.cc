@@ -388,6 +388,12 @@ bool ClientConnection::adoptCurrentRuntime() {
   if (current == runtime_) {
     return true;
   }
+  if (identity_.fingerprint_sha256.empty()) {
+    // No client certificate (client_cert = "request"): nothing to check
+    // again, and the new policy decides as for a new connection.
+    runtime_ = current;
+    return true;
+  }
   // The configuration was reloaded since this connection's handshake: the
   // certificate must pass the new trust settings before the new policy
   // applies to it.

@@ -49,6 +49,7 @@ start_process upstream-demo "$WORK/upstream.log" "listening" \
   "$UPSTREAM_DEMO_BIN" --listen "127.0.0.1:$UPSTREAM_PORT"
 start_process certgate "$WORK/gateway.log" "certgate listening" \
   "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
+GATEWAY_PID=$STARTED_PID
 BASE=https://localhost:$GATEWAY_PORT
 
 # as CLIENT_PREFIX ARGS...: curl as the client whose files are PREFIX.crt
@@ -82,6 +83,31 @@ expect_contains "demo-CA client is refused by the route's own client_ca" \
   "$(as "$CERTS/client_good" --data-binary hello "$BASE/echo")" "status=403"
 grep -q "policy.denied .*cn=good-client .*route=/echo .*client_ca" "$WORK/gateway.log" &&
   pass "the route CA refusal is logged" || fail "no policy.denied line for the route client_ca"
+# A kept-alive connection without a certificate stays usable across a
+# reload (there is no certificate to check again).
+cat >"$WORK/keepalive.py" <<'PY'
+import http.client, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+for _ in range(2):
+    conn.request("GET", "/headers")
+    response = conn.getresponse()
+    response.read()
+    print(response.status, flush=True)
+    sys.stdin.readline()
+PY
+coproc KEEPALIVE (python3 -u "$WORK/keepalive.py" "$GATEWAY_PORT" "$CERTS/ca.crt")
+read -r -t 10 first <&"${KEEPALIVE[0]}"
+kill -HUP "$GATEWAY_PID"
+sleep 0.5
+echo >&"${KEEPALIVE[1]}"
+read -r -t 10 second <&"${KEEPALIVE[0]}"
+[[ $first == 200 && $second == 200 ]] &&
+  pass "a certificate-less keep-alive connection works across a reload" ||
+  fail "certificate-less keep-alive across a reload gave '$first' then '$second'"
+echo >&"${KEEPALIVE[1]}" 2>/dev/null
+
 expect_contains "an expired certificate is still refused in the handshake" \
   "$(as "$CERTS/client_expired" "$BASE/headers")" "alert certificate expired"
 finish
