@@ -221,6 +221,10 @@ void Parser::resume() {
   llhttp_resume(&impl_->parser);
 }
 
+void Parser::setHandler(ParserHandler* handler) {
+  impl_->handler = handler;
+}
+
 const std::vector<Header>& Parser::trailers() const {
   return impl_->trailers;
 }

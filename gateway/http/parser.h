@@ -64,6 +64,10 @@ class Parser {
 
   FeedResult feed(std::string_view data);
 
+  // setHandler directs the callbacks to |handler| from now on (an upstream
+  // connection moving to another client connection).
+  void setHandler(ParserHandler* handler);
+
   // resume continues after a Paused result.
   void resume();
 

@@ -549,7 +549,7 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
     exchange_.retryable = false;
   }
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
-    detachUpstream();
+    releaseUpstream();
   }
   if (upstream_ != nullptr) {
     exchange_.reused_link = true;
@@ -597,6 +597,14 @@ bool ClientConnection::connectUpstream() {
   }
   exchange_.tried.push_back(address->display);
   exchange_.upstream_address = address->display;
+  if (UpstreamLink* pooled = server_->takeUpstream(address->display, this, &response_handler_)) {
+    upstream_ = pooled;
+    exchange_.reused_link = true;
+    upstream_->parser.resume();
+    upstream_->idle = false;
+    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+    return true;
+  }
   int error = 0;
   upstream_ = UpstreamLink::create(server_->loop(), this, *address, &response_handler_,
                                    runtime_->config.limits.max_header_bytes, &error);

@@ -148,6 +148,7 @@ class ClientConnection : public http::ParserHandler {
   void closeAfterFlush(bool send_close_notify);
   void updateClientReading();
   void detachUpstream();
+  void releaseUpstream();
   void armTimer(uint32_t ms);
   void armUpstreamTimer(uint32_t ms);
   void setUpstreamReading(bool on);

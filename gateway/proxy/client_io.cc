@@ -101,7 +101,7 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
     }
   }
   state_ = State::Closing;
-  detachUpstream();
+  releaseUpstream();
   updateClientReading();
   if (client_pending_bytes_ == 0) {
     closeNow();
@@ -120,7 +120,7 @@ void ClientConnection::closeNow() {
     logExchange("aborted");
   }
   state_ = State::Closed;
-  detachUpstream();
+  releaseUpstream();
   server_->forget(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onClose);

@@ -223,6 +223,16 @@ void ClientConnection::detachUpstream() {
   uv_timer_stop(&upstream_timer_);
 }
 
+// releaseUpstream hands an idle kept-alive link to the server's pool for
+// another client connection, and closes any other link.
+void ClientConnection::releaseUpstream() {
+  if (upstream_ != nullptr) {
+    server_->releaseUpstream(upstream_);
+    upstream_ = nullptr;
+  }
+  uv_timer_stop(&upstream_timer_);
+}
+
 http::HeadAction ClientConnection::ResponseHandler::onHead(http::MessageHead& head) {
   http::HeadAction action = http::HeadAction::Continue;
   owner_->onResponseHead(head, &action);

@@ -7,6 +7,7 @@
 #include "gateway/common/metrics.h"
 #include "gateway/config/load.h"
 #include "gateway/proxy/client_connection.h"
+#include "gateway/proxy/upstream_link.h"
 
 namespace gw::proxy {
 namespace {
@@ -65,6 +66,7 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::str
 
 Server::~Server() {
   closeListeners();
+  closePool();
   if (policy_watch_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
              [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });
@@ -159,6 +161,48 @@ void Server::forget(ClientConnection* connection) {
   maybeFinishShutdown();
 }
 
+void Server::releaseUpstream(UpstreamLink* link) {
+  std::vector<UpstreamLink*>& idle = pool_[link->address];
+  if (draining_ || !link->idle || !link->connected || idle.size() >= kMaxPooledPerAddress) {
+    link->close();
+    return;
+  }
+  link->owner = nullptr;
+  link->pool = this;
+  link->setReading(true);  // to notice the upstream closing it
+  idle.push_back(link);
+}
+
+UpstreamLink* Server::takeUpstream(const std::string& address, ClientConnection* owner,
+                                   http::ParserHandler* handler) {
+  auto found = pool_.find(address);
+  if (found == pool_.end() || found->second.empty()) {
+    return nullptr;
+  }
+  UpstreamLink* link = found->second.back();  // the most recently used
+  found->second.pop_back();
+  link->pool = nullptr;
+  link->owner = owner;
+  link->parser.setHandler(handler);
+  return link;
+}
+
+void Server::dropPooled(UpstreamLink* link) {
+  std::vector<UpstreamLink*>& idle = pool_[link->address];
+  idle.erase(std::remove(idle.begin(), idle.end(), link), idle.end());
+  link->pool = nullptr;
+}
+
+void Server::closePool() {
+  for (auto& [address, links] : pool_) {
+    for (UpstreamLink* link : links) {
+      link->pool = nullptr;
+      link->close();
+    }
+  }
+  pool_.clear();
+}
+
 void Server::closeListeners() {
   for (Listener& listener : listeners_) {
     uv_close(reinterpret_cast<uv_handle_t*>(listener.handle), freeHandle);
@@ -171,6 +215,7 @@ void Server::startShutdown(uint32_t drain_ms) {
     return;
   }
   draining_ = true;
+  closePool();
   if (policy_watch_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
              [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });

@@ -13,12 +13,14 @@
 #include <uv.h>
 
 #include "gateway/common/result.h"
+#include "gateway/http/parser.h"
 #include "gateway/proxy/identity_inventory.h"
 #include "gateway/proxy/runtime.h"
 
 namespace gw::proxy {
 
 class ClientConnection;
+struct UpstreamLink;
 
 // Counters since start, for logs and tests.
 struct ServerStats {
@@ -89,6 +91,17 @@ class Server {
   void markAddress(const std::string& address, bool ok);
   static constexpr int kDownSeconds = 10;
 
+  // Idle keep-alive upstream connections are shared between client
+  // connections: releaseUpstream keeps an idle, connected link for reuse
+  // (at most kMaxPooledPerAddress per address) or closes it, and
+  // takeUpstream hands one for |address| to |owner|, or returns null.
+  // dropPooled forgets a pooled link that the upstream closed.
+  static constexpr size_t kMaxPooledPerAddress = 16;
+  void releaseUpstream(UpstreamLink* link);
+  UpstreamLink* takeUpstream(const std::string& address, ClientConnection* owner,
+                             http::ParserHandler* handler);
+  void dropPooled(UpstreamLink* link);
+
   // renderMetrics returns /metrics; healthy, ready and identities the other
   // admin endpoints.
   std::string renderMetrics();
@@ -105,6 +118,7 @@ class Server {
   static void onConnection(uv_stream_t* listener, int status);
   void accept(uv_stream_t* listener);
   void closeListeners();
+  void closePool();
   void maybeFinishShutdown();
 
   uv_loop_t* loop_;
@@ -120,9 +134,10 @@ class Server {
   ServerStats stats_;
   IdentityInventory inventory_;
   std::map<std::string, bool> upstream_healthy_;
-  std::map<std::string, int> upstream_failures_;  // consecutive failed exchanges
-  std::map<std::string, size_t> next_address_;    // round-robin position per upstream
-  std::map<std::string, time_t> down_until_;      // per address display
+  std::map<std::string, int> upstream_failures_;            // consecutive failed exchanges
+  std::map<std::string, size_t> next_address_;              // round-robin position per upstream
+  std::map<std::string, std::vector<UpstreamLink*>> pool_;  // idle links by address
+  std::map<std::string, time_t> down_until_;                // per address display
   struct RejectionCount {
     uint64_t count = 0;
     uint64_t logged_at = 0;

@@ -1,6 +1,7 @@
 #include "gateway/proxy/upstream_link.h"
 
 #include "gateway/proxy/client_connection.h"
+#include "gateway/proxy/server.h"
 #include "gateway/proxy/write_request.h"
 
 namespace gw::proxy {
@@ -102,7 +103,15 @@ void UpstreamLink::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
 
 void UpstreamLink::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* link = static_cast<UpstreamLink*>(stream->data);
-  if (link->owner == nullptr || nread == 0) {
+  if (nread == 0) {
+    return;
+  }
+  if (link->owner == nullptr) {
+    // A pooled link owes nothing: any byte or EOF from the upstream ends it.
+    if (link->pool != nullptr) {
+      link->pool->dropPooled(link);
+    }
+    link->close();
     return;
   }
   if (nread < 0) {

@@ -17,6 +17,7 @@
 namespace gw::proxy {
 
 class ClientConnection;
+class Server;
 
 struct UpstreamLink {
   // create starts connecting to |address|. Bytes passed to send() before the
@@ -54,6 +55,7 @@ struct UpstreamLink {
   size_t pending_bytes = 0;  // written, not yet sent
   http::Parser parser;
   ClientConnection* owner;  // borrowed; null once detached
+  Server* pool = nullptr;   // borrowed; set while the link waits in the server pool
 
  private:
   UpstreamLink(ClientConnection* owner, http::ParserHandler* handler, size_t max_header_bytes);

@@ -124,6 +124,15 @@ PY
 [[ $pipelined == "2 1 True" ]] && pass "three pipelined requests answered in order" ||
   fail "pipelining: got '$pipelined', expected '2 1 True'"
 
+# Separate client connections reuse one pooled upstream connection.
+for _ in 1 2 3; do
+  gw client_good -o /dev/null "$BASE/secret"
+done
+upstream_conns=$(grep 'demo.request' "$WORK/upstream.log" | tail -3 | grep -o 'conn=[0-9]*' | sort -u |
+  wc -l)
+[[ $upstream_conns == 1 ]] && pass "three client connections share one pooled upstream connection" ||
+  fail "three client connections used $upstream_conns upstream connections"
+
 # --- local replies ----------------------------------------------------------------
 status=$(gw client_good -o /dev/null -w '%{http_code}' --path-as-is "$BASE/secret/../headers")
 [[ $status == 400 ]] && pass "dot segment gets 400" || fail "dot segment gave $status, not 400"
