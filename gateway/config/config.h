@@ -26,7 +26,7 @@ struct TlsConfig {
   std::string crl_file;             // optional CRL (PEM) checked for every client certificate
   std::string min_version = "1.3";  // "1.2" or "1.3"
   // "require": the handshake fails without a client certificate. "request":
-  // the handshake asks for one but continues without, and each route
+  // the handshake requests one but continues without, and each route
   // decides (routes require one unless they are public).
   std::string client_cert = "require";
   std::string ticket_key_file;  // shared session ticket keys; empty: random per process

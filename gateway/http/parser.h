@@ -3,7 +3,7 @@
 // Bytes go in through feed(); the head, body pieces and end of each message
 // come out through a ParserHandler. The parser pauses after every complete
 // message so that the caller can finish one exchange before the next
-// pipelined request is parsed: feed() then reports how many bytes it used,
+// pipelined request is parsed. feed() then reports how many bytes it used,
 // and the caller keeps the rest and calls resume() before feeding them.
 //
 // NOTE: llhttp 8.1 (Debian 12) accepts a bare LF after the start line and

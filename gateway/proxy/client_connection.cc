@@ -565,8 +565,8 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
 }
 
 // addCertificateEncodings fills the base64 DER of the client certificate
-// and its intermediates, which only the RFC 9440 headers need; they are
-// made on first use so idle connections do not carry them.
+// and its intermediates. Only the RFC 9440 headers need them, so they are
+// made on first use and idle connections do not carry them.
 void ClientConnection::addCertificateEncodings() {
   if (!identity_.cert_base64.empty()) {
     return;

@@ -267,7 +267,7 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
     return;
   }
   if (head.status == 101) {
-    // Only an upgrade request may be answered with 101.
+    // A 101 is only a valid reply to an upgrade request.
     upstream_protocol_error_ = "101 Switching Protocols, which the gateway never requested";
     *out_action = http::HeadAction::Reject;
     return;

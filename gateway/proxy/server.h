@@ -95,7 +95,7 @@ class Server {
   // connections: releaseUpstream keeps an idle, connected link for reuse
   // (at most kMaxPooledPerAddress per address) or closes it, and
   // takeUpstream hands one for |address| to |owner|, or returns null.
-  // dropPooled forgets a pooled link that the upstream closed.
+  // dropPooled removes from the pool a link that the upstream closed.
   static constexpr size_t kMaxPooledPerAddress = 16;
   void releaseUpstream(UpstreamLink* link);
   UpstreamLink* takeUpstream(const std::string& address, ClientConnection* owner,

@@ -1,8 +1,8 @@
 // libFuzzer target for the request path: parse (llhttp), check the target,
-// decide, rewrite the head. Besides crashes and sanitizer reports it checks
-// the gateway's promises on every input: the head sent upstream carries
-// each identity header exactly once with the gateway's value, no header
-// line the client could have split, and the path that was authorized.
+// decide, rewrite the head. Besides crashes and sanitizer reports, it
+// checks the gateway's promises on every input. The head sent upstream
+// carries each identity header exactly once with the gateway's value, has
+// no header line the client could have split, and keeps the authorized path.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

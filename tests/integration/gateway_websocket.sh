@@ -30,8 +30,9 @@ upstream = "ws"
 allow_cn = ["good-client"]
 TOML
 
-# The upstream: answers an Upgrade request with 101, greets, then echoes
-# every byte; answers anything else with a 101 too (a broken upstream).
+# The upstream replies to an Upgrade request with 101, a greeting and then
+# an echo of every byte. It replies 101 to anything else too, like a broken
+# upstream.
 cat >"$WORK/upstream.py" <<'PY'
 import socket, sys, threading
 server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
@@ -79,7 +80,7 @@ s.sendall(b"ping-1234")
 while len(echoed) < 9:
     echoed += s.recv(4096)
 print(echoed.decode())
-# A second connection: a plain GET answered with 101 by the broken upstream.
+# A second connection: the broken upstream replies 101 to a plain GET.
 p = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
                     server_hostname="localhost")
 p.sendall(b"GET /plain HTTP/1.1\r\nHost: localhost\r\n\r\n")
