@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "gateway/common/ascii.h"
+
 namespace gw::config {
 namespace {
 
@@ -217,7 +219,7 @@ bool validPathPattern(const std::string& path) {
 
 bool isHex(std::string_view text) {
   for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+    if (ascii::hexValue(c) < 0) {
       return false;
     }
   }
@@ -244,7 +246,7 @@ std::string checkRuleValue(const std::string& field, std::string* value) {
     std::string hex;
     for (char c : *value) {
       if (c != ':') {
-        hex += static_cast<char>(c >= 'A' && c <= 'F' ? c + 32 : c);
+        hex += ascii::toLower(c);
       }
     }
     if (hex.size() != 64 || !isHex(hex)) {
@@ -253,9 +255,7 @@ std::string checkRuleValue(const std::string& field, std::string* value) {
     *value = hex;
   }
   if (field == "dns" || field == "email") {
-    for (char& c : *value) {
-      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
+    *value = ascii::toLower(*value);
   }
   return {};
 }
@@ -303,9 +303,7 @@ void readRules(Reader& reader, const toml::table& route, std::string_view key,
 
 bool isHeaderName(const std::string& name) {
   for (char c : name) {
-    bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!token) {
+    if (!ascii::isTokenChar(c)) {
       return false;
     }
   }
@@ -357,9 +355,7 @@ void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
   reader.path(table, "client_ca", &route.client_ca_file, false);
   reader.path(table, "crl", &route.crl_file, false);
   if (reader.string(table, "host", &route.host, false)) {
-    for (char& c : route.host) {
-      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
+    route.host = ascii::toLower(route.host);
   }
   bool has_prefix = reader.string(table, "prefix", &route.prefix, false);
   bool has_exact = reader.string(table, "exact", &route.exact, false);

@@ -1,5 +1,7 @@
 #include "gateway/http/message.h"
 
+#include "gateway/common/ascii.h"
+
 namespace gw::http {
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
@@ -7,9 +9,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return false;
   }
   for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) {
+    if (ascii::toLower(a[i]) != ascii::toLower(b[i])) {
       return false;
     }
   }

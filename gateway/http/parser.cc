@@ -2,6 +2,8 @@
 
 #include <llhttp.h>
 
+#include "gateway/common/ascii.h"
+
 namespace gw::http {
 
 struct Parser::Impl {
@@ -37,16 +39,6 @@ struct ParserCallbacks {
     return HPE_OK;
   }
 
-  // isTokenChar reports whether |c| may appear in a header name (RFC 9110,
-  // section 5.6.2). llhttp 8.1 lets whitespace before the colon through,
-  // which would make "X-Forwarded-For :" a different header name than the
-  // one the gateway filters.
-  static bool isTokenChar(unsigned char c) {
-    static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
-  }
-
   // flushHeader stores the header collected so far; it returns false if
   // the name is not a valid token.
   static bool flushHeader(Parser::Impl& s) {
@@ -55,8 +47,10 @@ struct ParserCallbacks {
         s.handler_error = "empty header name";
         return false;
       }
-      for (unsigned char c : s.field) {
-        if (!isTokenChar(c)) {
+      // llhttp 8.1 lets whitespace before the colon through, which would
+      // make "X-Forwarded-For :" a different name than the one filtered.
+      for (char c : s.field) {
+        if (!ascii::isTokenChar(c)) {
           s.handler_error = "invalid character in header name";
           return false;
         }

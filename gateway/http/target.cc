@@ -1,20 +1,9 @@
 #include "gateway/http/target.h"
 
+#include "gateway/common/ascii.h"
+
 namespace gw::http {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 TargetCheck reject(std::string reason) {
   TargetCheck check;
@@ -33,8 +22,8 @@ bool checkEscapes(std::string_view path, std::string* out_reason) {
       *out_reason = "truncated percent-encoding";
       return false;
     }
-    int high = hexValue(path[i + 1]);
-    int low = hexValue(path[i + 2]);
+    int high = ascii::hexValue(path[i + 1]);
+    int low = ascii::hexValue(path[i + 2]);
     if (high < 0 || low < 0) {
       *out_reason = "invalid percent-encoding";
       return false;
@@ -63,7 +52,7 @@ std::string normalizeEscapes(std::string_view path) {
       out += path[i];
       continue;
     }
-    int byte = hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]);
+    int byte = ascii::hexValue(path[i + 1]) * 16 + ascii::hexValue(path[i + 2]);
     if (isUnreserved(byte)) {
       out += static_cast<char>(byte);
     } else {
@@ -119,7 +108,7 @@ HostCheck checkHostHeader(std::string_view value) {
       check.reason = "invalid character in Host header";
       return check;
     }
-    check.host += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    check.host += ascii::toLower(c);
   }
   check.ok = true;
   return check;

@@ -1,5 +1,7 @@
 #include "gateway/policy/policy.h"
 
+#include "gateway/common/ascii.h"
+
 namespace gw::policy {
 namespace {
 
@@ -15,14 +17,6 @@ bool parseField(std::string_view name, Field* out) {
     }
   }
   return false;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  }
-  return out;
 }
 
 bool dnsMatches(std::string_view pattern, std::string_view name) {
@@ -219,7 +213,7 @@ bool ruleMatches(const Rule& rule, const Identity& identity, std::string* out_wh
 Policy::Policy(const config::PolicyConfig& config) {
   for (const config::RouteConfig& route_config : config.routes) {
     Route route;
-    route.host = lowercase(route_config.host);
+    route.host = ascii::toLower(route_config.host);
     route.prefix = route_config.prefix;
     route.exact = route_config.exact;
     route.upstream = route_config.upstream;
@@ -251,7 +245,7 @@ Policy::Policy(const config::PolicyConfig& config) {
 }
 
 const Route* Policy::match(std::string_view host, std::string_view path) const {
-  std::string wanted = lowercase(host);
+  std::string wanted = ascii::toLower(host);
   // Two tiers: routes for this host, then routes for any host.
   for (bool host_tier : {true, false}) {
     const Route* best = nullptr;

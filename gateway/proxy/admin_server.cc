@@ -132,14 +132,9 @@ AdminServer::~AdminServer() {
 }
 
 Status AdminServer::listen(const config::ListenAddress& address) {
-  bool v6 = address.host.find(':') != std::string::npos;
-  address_ = v6 ? "[" + address.host + "]:" + std::to_string(address.port)
-                : address.host + ":" + std::to_string(address.port);
+  address_ = listenAddressText(address);
   sockaddr_storage storage{};
-  int rc = v6 ? uv_ip6_addr(address.host.c_str(), address.port,
-                            reinterpret_cast<sockaddr_in6*>(&storage))
-              : uv_ip4_addr(address.host == "localhost" ? "127.0.0.1" : address.host.c_str(),
-                            address.port, reinterpret_cast<sockaddr_in*>(&storage));
+  int rc = toSockaddr(address, &storage);
   listener_ = new uv_tcp_t;
   uv_tcp_init(loop_, listener_);
   listener_->data = this;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <netdb.h>
 
+#include <uv.h>
+
 #include "gateway/tls/tls_context.h"
 
 namespace gw::proxy {
@@ -31,6 +33,22 @@ Result<UpstreamAddress> resolve(const std::string& name, const config::ListenAdd
 }
 
 }  // namespace
+
+int toSockaddr(const config::ListenAddress& address, sockaddr_storage* out) {
+  if (address.host.find(':') != std::string::npos) {
+    return uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(out));
+  }
+  std::string host = address.host == "localhost" ? "127.0.0.1" : address.host;
+  return uv_ip4_addr(host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(out));
+}
+
+std::string listenAddressText(const config::ListenAddress& address) {
+  std::string port = std::to_string(address.port);
+  if (address.host.find(':') != std::string::npos) {
+    return "[" + address.host + "]:" + port;
+  }
+  return address.host + ":" + port;
+}
 
 std::string formatAddress(const sockaddr* address) {
   char host[INET6_ADDRSTRLEN] = "?";

@@ -49,6 +49,14 @@ struct Runtime {
 // (blocking, at start and on reload). Errors name the file or upstream.
 Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config);
 
+// toSockaddr converts a configured "HOST:PORT" ("localhost" meaning
+// 127.0.0.1) to a socket address; it returns 0 or a libuv error.
+int toSockaddr(const config::ListenAddress& address, sockaddr_storage* out);
+
+// listenAddressText renders a configured address as "1.2.3.4:80" or
+// "[::1]:80", for messages.
+std::string listenAddressText(const config::ListenAddress& address);
+
 // formatAddress renders a socket address as "1.2.3.4:80" or "[::1]:80".
 std::string formatAddress(const sockaddr* address);
 

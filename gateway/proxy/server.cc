@@ -21,14 +21,6 @@ void freeTimer(uv_handle_t* handle) {
   delete reinterpret_cast<uv_timer_t*>(handle);
 }
 
-int toSockaddr(const config::ListenAddress& address, sockaddr_storage* out) {
-  if (address.host.find(':') != std::string::npos) {
-    return uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(out));
-  }
-  std::string host = address.host == "localhost" ? "127.0.0.1" : address.host;
-  return uv_ip4_addr(host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(out));
-}
-
 }  // namespace
 
 static void describeMetrics() {
@@ -79,9 +71,7 @@ Server::~Server() {
 
 Status Server::listen() {
   for (const config::ListenAddress& address : runtime_->config.listen) {
-    std::string text = address.host.find(':') != std::string::npos
-                           ? "[" + address.host + "]:" + std::to_string(address.port)
-                           : address.host + ":" + std::to_string(address.port);
+    std::string text = listenAddressText(address);
     sockaddr_storage storage{};
     int rc = toSockaddr(address, &storage);
     auto* handle = new uv_tcp_t;

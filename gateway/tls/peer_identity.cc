@@ -12,6 +12,8 @@
 #include <openssl/mem.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/common/ascii.h"
+
 namespace gw::tls {
 namespace {
 
@@ -70,13 +72,6 @@ std::vector<std::string> attributeValues(X509_NAME* name, int nid) {
   return out;
 }
 
-std::string lowercase(std::string text) {
-  for (char& c : text) {
-    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  }
-  return text;
-}
-
 std::string ipText(const ASN1_OCTET_STRING* ip) {
   char text[INET6_ADDRSTRLEN] = "";
   int len = ASN1_STRING_length(ip);
@@ -103,7 +98,7 @@ void readSubjectAltNames(X509* cert, policy::Identity* identity) {
     std::vector<std::string>* list = nullptr;
     switch (name->type) {
       case GEN_DNS:
-        value = lowercase(utf8Of(name->d.dNSName));
+        value = ascii::toLower(utf8Of(name->d.dNSName));
         list = &identity->dns;
         break;
       case GEN_URI:
@@ -111,7 +106,7 @@ void readSubjectAltNames(X509* cert, policy::Identity* identity) {
         list = &identity->uri;
         break;
       case GEN_EMAIL:
-        value = lowercase(utf8Of(name->d.rfc822Name));
+        value = ascii::toLower(utf8Of(name->d.rfc822Name));
         list = &identity->email;
         break;
       case GEN_IPADD:

@@ -10,6 +10,8 @@
 #include <openssl/mem.h>
 #include <openssl/rand.h>
 
+#include "gateway/common/ascii.h"
+
 namespace gw::tls {
 namespace {
 
@@ -33,27 +35,14 @@ void freeKeys(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
   }
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 bool parseKey(const std::string& line, TicketKey* out) {
   if (line.size() != 96) {
     return false;
   }
   uint8_t bytes[48];
   for (size_t i = 0; i < 48; i++) {
-    int high = hexValue(line[2 * i]);
-    int low = hexValue(line[2 * i + 1]);
+    int high = ascii::hexValue(line[2 * i]);
+    int low = ascii::hexValue(line[2 * i + 1]);
     if (high < 0 || low < 0) {
       return false;
     }
