@@ -153,6 +153,10 @@ void setJson(bool json) {
   g_json = json;
 }
 
+bool enabled(Level level) {
+  return level >= g_level;
+}
+
 namespace {
 
 // escapeJson writes a byte as a JSON escape. Bytes of invalid UTF-8 come

@@ -41,6 +41,10 @@ void setJson(bool json);
 // false for anything else.
 bool parseLevel(std::string_view name, Level* out_level);
 
+// enabled reports whether events at |level| are written, so that callers
+// can skip building expensive fields.
+bool enabled(Level level);
+
 // write emits one event line if |level| is enabled.
 void write(Level level, std::string_view event, std::initializer_list<Field> fields);
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "gateway/common/ascii.h"
+
 namespace gw::http {
 namespace {
 
@@ -79,37 +81,50 @@ bool responseHasBody(const MessageHead& response, bool request_is_head) {
   return !(status < 200 || status == 204 || status == 304);
 }
 
-}  // namespace
+// foldNameChar folds a header-name byte for the identity-set comparison:
+// ASCII case is ignored and '_' is read as '-'.
+char foldNameChar(char c) {
+  return c == '_' ? '-' : ascii::toLower(c);
+}
 
-namespace {
-
-// normalizedName lowercases |name| and reads '_' as '-'.
-std::string normalizedName(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c + 32);
-    } else if (c == '_') {
-      c = '-';
+// nameStartsWith compares without allocating, because it runs for every
+// header of every request. |prefix| is already folded.
+bool nameStartsWith(std::string_view name, std::string_view prefix) {
+  if (name.size() < prefix.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < prefix.size(); i++) {
+    if (foldNameChar(name[i]) != prefix[i]) {
+      return false;
     }
   }
-  return out;
+  return true;
+}
+
+bool sameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); i++) {
+    if (foldNameChar(a[i]) != foldNameChar(b[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
 
 bool isIdentityHeader(std::string_view name) {
-  std::string normalized = normalizedName(name);
-  return normalized.starts_with("x-client-") || normalized == "client-cert" ||
-         normalized == "client-cert-chain";
+  return nameStartsWith(name, "x-client-") || sameName(name, "client-cert") ||
+         sameName(name, "client-cert-chain");
 }
 
 bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names) {
-  std::string normalized = normalizedName(name);
   for (const std::string* configured :
        {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
         &names.not_after, &names.client_cert, &names.client_cert_chain}) {
-    if (!configured->empty() && normalizedName(*configured) == normalized) {
+    if (!configured->empty() && sameName(*configured, name)) {
       return true;
     }
   }

@@ -679,6 +679,9 @@ void ClientConnection::logExchange(const char* outcome) {
   std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
   server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
   server_->recordIdentity(identity_, decision);
+  if (!log::enabled(log::Level::Info)) {
+    return;  // the access-log fields below cost string work on every request
+  }
   std::string sans;
   for (const auto* list : {&identity_.dns, &identity_.uri, &identity_.email, &identity_.ip}) {
     for (const std::string& value : *list) {
