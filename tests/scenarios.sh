@@ -6,7 +6,7 @@
 #   3. certificate from a foreign CA  -> handshake fails, alert "unknown ca"
 #   4. no client certificate          -> handshake fails, alert "certificate required"
 #   5. valid, unauthorized client     -> Status: 403
-# plus the server side as openssl s_client sees it, and the gateway's log
+# plus the server side as openssl s_client reports it, and the gateway's log
 # line explaining each rejection. It generates a fresh demo PKI, uses the
 # shipped conf/ files, exits non-zero on any mismatch and stops every
 # process it started.
@@ -84,7 +84,7 @@ expect_alert "4. no client certificate" "" "certificate required" no_certificate
 expect_request "5. valid unauthorized client" client_second 403 \
   "Access denied: client not authorized"
 
-# What openssl s_client sees of the server, with the good client.
+# What openssl s_client reports about the server, with the good client.
 echo
 s_client=$(printf 'GET /secret HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
   timeout 10 openssl s_client -connect "localhost:$GATEWAY_PORT" -servername localhost \

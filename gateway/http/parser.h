@@ -10,7 +10,7 @@
 // as the empty line ending the head, any two bytes after chunk data in
 // place of CRLF, and obs-fold lines (unfolded into the value). The gateway
 // re-serializes every head and re-chunks every body, so the upstream only
-// ever sees well-formed framing; header names are checked here because
+// ever receives well-formed framing; header names are checked here because
 // llhttp lets "Name :" through.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Classification of failed handshakes into a fixed set of reason codes, so
-// that logs and counters say why a client was rejected.
+// that logs and counters state why a client was rejected.
 #pragma once
 
 #include <cstdint>

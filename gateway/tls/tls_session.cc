@@ -29,7 +29,7 @@ TlsStatus TlsSession::failed() {
 TlsStatus TlsSession::handshake() {
   int ret = SSL_do_handshake(ssl_.get());
   if (ret == 1) {
-    // BoringSSL holds TLS 1.3 session tickets until the first write; an
+    // BoringSSL keeps TLS 1.3 session tickets back until the first write; an
     // empty write sends them now, so a client that only handshakes (or
     // sends before reading) can still resume later.
     SSL_write(ssl_.get(), "", 0);

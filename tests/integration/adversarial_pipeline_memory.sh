@@ -68,7 +68,7 @@ else
   fail "the client could send $sent_mib MiB without reading a response"
 fi
 # AddressSanitizer keeps freed memory in quarantine (256 MiB by default), so
-# resident memory says little under it; the check above still applies.
+# resident memory means little under it; the check above still applies.
 limit=100
 [[ ${CERTGATE_SANITIZE:-0} == 1 ]] && limit=100000
 if [[ -n $peak && $peak -lt $limit ]]; then

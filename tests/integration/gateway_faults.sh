@@ -41,7 +41,7 @@ upstream = "faulty"
 allow_cn = ["good-client"]
 TOML
 
-# The faulty upstream: /fault/silent never answers, /fault/reset sends half
+# The faulty upstream: /fault/silent never replies, /fault/reset sends half
 # a response and resets the connection.
 cat >"$WORK/faulty.py" <<'PY'
 import socket, struct, sys, threading, time
