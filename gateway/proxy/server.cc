@@ -42,6 +42,8 @@ static void describeMetrics() {
                     "1 if the upstream's last exchange succeeded, 0 if it failed");
   registry.describe("certgate_connections_active", "gauge", "Open client connections");
   registry.describe("certgate_reloads_total", "counter", "Configuration reloads by result");
+  registry.describe("certgate_reload_duration_seconds", "gauge",
+                    "Time the last successful reload took, from reading the files to the swap");
   registry.describe("certgate_config_version", "gauge",
                     "Configuration version, 0 at start, +1 per successful reload");
   registry.describe("certgate_certificate_expiry_seconds", "gauge",
@@ -332,6 +334,7 @@ Status Server::watchPolicyFile() {
 }
 
 void Server::reload() {
+  uint64_t started_ns = uv_hrtime();
   auto config = config::loadGatewayConfig(config_path_);
   if (!config) {
     log::error("config.reload_failed", {{"file", config_path_}, {"error", config.error()}});
@@ -350,11 +353,14 @@ void Server::reload() {
   next->version = runtime_->version + 1;
   std::string changes = describeChanges(*runtime_, *next);
   runtime_ = std::move(next);
+  double seconds = static_cast<double>(uv_hrtime() - started_ns) / 1e9;
   metrics::registry().increment("certgate_reloads_total", {{"result", "success"}});
+  metrics::registry().setGauge("certgate_reload_duration_seconds", {}, seconds);
   log::info("config.reloaded", {{"file", config_path_},
                                 {"version", runtime_->version},
                                 {"routes", static_cast<uint64_t>(runtime_->policy.routes().size())},
-                                {"changed", changes}});
+                                {"changed", changes},
+                                {"duration_ms", seconds * 1000}});
 }
 
 void Server::recordHandshake(const char* failure_reason, bool resumed, double seconds) {

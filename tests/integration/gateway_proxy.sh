@@ -155,9 +155,10 @@ sleep 0.5
 status=$(gw client_second -o /dev/null -w '%{http_code}' "$BASE/secret")
 [[ $status == 200 ]] && pass "SIGHUP reload applies the new policy" ||
   fail "after reload second-client got $status, not 200"
-grep -q 'config.reloaded .*version=1 .*changed="route /secret"' "$WORK/gateway.log" &&
-  pass "the reload is logged with its version and the changed route" ||
-  fail "no config.reloaded line naming version 1 and route /secret"
+grep -Eq 'config.reloaded .*version=1 .*changed="route /secret" duration_ms=[0-9]+\.[0-9]{3}' \
+  "$WORK/gateway.log" &&
+  pass "the reload is logged with its version, the changed route and its duration" ||
+  fail "no config.reloaded line naming version 1, route /secret and duration_ms"
 echo 'routes = "broken' >>"$WORK/conf/policy.toml"
 kill -HUP "$GATEWAY_PID"
 sleep 0.5
