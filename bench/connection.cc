@@ -94,8 +94,8 @@ void Connection::onConnect(uv_connect_t* request, int status) {
 
 void Connection::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
   // Every read is consumed (copied into the TLS input) before the next
-  // allocation, so one buffer serves all connections of the loop.
-  static std::array<char, 65536> buffer;
+  // allocation, so one buffer serves all connections of a thread's loop.
+  thread_local std::array<char, 65536> buffer;
   *buf = uv_buf_init(buffer.data(), static_cast<unsigned int>(buffer.size()));
 }
 

@@ -1,6 +1,6 @@
-// certgate-bench: a single-threaded TLS 1.3 mTLS load generator for
-// certgate and the servers it is compared with. README.md in this folder
-// describes the modes.
+// certgate-bench: a TLS 1.3 mTLS load generator for certgate and the
+// servers it is compared with, one libuv loop per --threads thread.
+// README.md in this folder describes the modes.
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -11,9 +11,8 @@
 #include <uv.h>
 
 #include "bench/connection.h"
+#include "bench/load_threads.h"
 #include "bench/options.h"
-#include "bench/runner.h"
-#include "bench/tls_client.h"
 
 namespace {
 
@@ -47,11 +46,11 @@ void raiseFileLimit() {
   }
 }
 
-bench::ConnectionConfig makeConnectionConfig(const bench::Options& options,
-                                             const bench::ClientTlsContext& tls) {
+// Returns the settings every connection shares, except the TLS context,
+// which each thread builds for itself.
+bench::ConnectionConfig makeConnectionConfig(const bench::Options& options) {
   bench::ConnectionConfig config;
   config.mode = options.mode;
-  config.tls = &tls;
   config.server_name = options.sni;
   config.ip_address = options.host;
   bool keep_alive = options.mode == bench::Mode::Keepalive;
@@ -86,30 +85,22 @@ int main(int argc, char** argv) {
   raiseFileLimit();
 
   std::string error;
-  std::unique_ptr<bench::ClientTlsContext> tls = bench::ClientTlsContext::create(options, &error);
-  if (!tls) {
-    std::fprintf(stderr, "certgate-bench: %s\n", error.c_str());
-    return 3;
-  }
-  bench::ConnectionConfig config = makeConnectionConfig(options, *tls);
+  bench::ConnectionConfig config = makeConnectionConfig(options);
   if (!resolveTarget(options, &config, &error)) {
     std::fprintf(stderr, "certgate-bench: %s\n", error.c_str());
     return 3;
   }
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  bench::Runner runner(&loop, options, config, *tls);
-  bool ran = runner.run(&error);
-  int close_status = uv_loop_close(&loop);
-  if (!ran) {
+  bench::Stats stats;
+  std::string loop_warning;
+  bench::LoadStatus status = bench::runLoad(options, config, &stats, &error, &loop_warning);
+  if (status != bench::LoadStatus::Finished) {
     std::fprintf(stderr, "certgate-bench: %s\n", error.c_str());
     return 3;
   }
-  printReport(options, runner.stats());
-  if (close_status != 0) {
-    std::fprintf(stderr, "certgate-bench: handles left open at exit: %s\n",
-                 uv_strerror(close_status));
+  printReport(options, stats);
+  if (!loop_warning.empty()) {
+    std::fprintf(stderr, "certgate-bench: handles left open at exit: %s\n", loop_warning.c_str());
   }
-  return runner.stats().failures() == 0 && runner.stats().successes() > 0 ? 0 : 1;
+  return stats.failures() == 0 && stats.successes() > 0 ? 0 : 1;
 }

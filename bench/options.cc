@@ -1,6 +1,7 @@
 #include "bench/options.h"
 
 #include <charconv>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,8 @@ Options:
                          number of handshakes in flight while connections are opened
   --duration SECONDS     run time (default 10)
   --count N              stop after N operations instead of after --duration
+  --threads N            threads, each with its own event loop, sharing --concurrency and
+                         --count (default 1; at most --concurrency; not with --idle)
   --expect-status CODE   HTTP status that counts as success (default 200)
   --timeout SECONDS      limit for one operation, from connect to the end of the
                          response (default 10)
@@ -112,6 +115,10 @@ std::string applyValue(std::string_view name, std::string_view value, Options* o
     if (!parseNumber(value, &options->concurrency) || options->concurrency == 0) {
       return invalid("a positive integer");
     }
+  } else if (name == "--threads") {
+    if (!parseNumber(value, &options->threads) || options->threads == 0) {
+      return invalid("a positive integer");
+    }
   } else if (name == "--duration") {
     if (!parseNumber(value, &options->duration_s) || !(options->duration_s > 0)) {
       return invalid("a positive number of seconds");
@@ -162,6 +169,13 @@ std::string validate(const Options& options, bool has_mode) {
   }
   if (options.cert_file.empty() != options.key_file.empty()) {
     return "--cert and --key must be given together";
+  }
+  if (idle && options.threads > 1) {
+    return "--threads is for the load modes: --idle runs on one thread";
+  }
+  if (options.threads > options.concurrency) {
+    return "--threads " + std::to_string(options.threads) + " is more than --concurrency " +
+           std::to_string(options.concurrency) + ": every thread needs a connection";
   }
   return "";
 }

@@ -27,6 +27,9 @@ struct Options {
   std::string key_file;
   std::string path = "/";
   uint32_t concurrency = 10;
+  // Threads, each with its own libuv loop and TLS context; --concurrency
+  // and --count are split between them.
+  uint32_t threads = 1;
   // Exactly one of duration_s and count bounds a run; count wins when both are set.
   double duration_s = 10.0;
   std::optional<uint64_t> count;

@@ -16,37 +16,36 @@ Runner::Runner(uv_loop_t* loop, const Options& options, const ConnectionConfig& 
   timer_.data = this;
 }
 
-bool Runner::run(std::string* error) {
-  bool started = options_.mode != Mode::Resume || prime(error);
-  if (started) {
-    phase_ = Phase::Running;
-    uint64_t start_ns = uv_hrtime();
-    CpuTime cpu_start = processCpuTime();
-    if (options_.mode == Mode::Idle) {
-      launchIdleConnections();
-    } else {
-      if (!options_.count) {
-        auto duration_ms = static_cast<uint64_t>(options_.duration_s * 1000);
-        uv_timer_start(&timer_, &Runner::onDeadline, duration_ms, 0);
-      }
-      for (uint32_t i = 0; i < options_.concurrency && budgetLeft(); ++i) {
-        bool one_per_connection = options_.mode != Mode::Keepalive;
-        if (one_per_connection && !claimOperation()) {
-          break;
-        }
-        launch(config_, options_.mode == Mode::Resume ? tls_.latestSession() : nullptr);
-      }
-    }
-    uv_run(loop_, UV_RUN_DEFAULT);
-    stats_.finish(start_ns, uv_hrtime(), cpu_start, processCpuTime());
-    stats_.setIdleResult(idle_lost_, idle_held_);
-  }
+bool Runner::prepare(std::string* error) {
+  return options_.mode != Mode::Resume || prime(error);
+}
 
+void Runner::run() {
+  phase_ = Phase::Running;
+  if (options_.mode == Mode::Idle) {
+    launchIdleConnections();
+  } else {
+    if (!options_.count) {
+      auto duration_ms = static_cast<uint64_t>(options_.duration_s * 1000);
+      uv_timer_start(&timer_, &Runner::onDeadline, duration_ms, 0);
+    }
+    for (uint32_t i = 0; i < options_.concurrency && budgetLeft(); ++i) {
+      bool one_per_connection = options_.mode != Mode::Keepalive;
+      if (one_per_connection && !claimOperation()) {
+        break;
+      }
+      launch(config_, options_.mode == Mode::Resume ? tls_.latestSession() : nullptr);
+    }
+  }
+  uv_run(loop_, UV_RUN_DEFAULT);
+  stats_.setIdleResult(idle_lost_, idle_held_);
+}
+
+void Runner::shutdown() {
   // The timer is inactive by now; closing it lets uv_loop_close succeed.
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
   phase_ = Phase::Done;
-  return started;
 }
 
 // Runs one full handshake and request, outside the measurement, so the

@@ -22,11 +22,18 @@ class Runner final : public ConnectionListener {
   Runner(uv_loop_t* loop, const Options& options, const ConnectionConfig& config,
          const ClientTlsContext& tls);
 
-  // Runs the load to its end (duration, count, or the idle hold), then
-  // closes every handle it opened. Returns false and sets *error when the
-  // run could not start, for example when the priming handshake of the
-  // resume mode failed.
-  bool run(std::string* error);
+  // Runs the priming request of the resume mode, which obtains a session
+  // ticket outside the measurement. Returns false and sets *error when it
+  // failed. The other modes need no priming.
+  bool prepare(std::string* error);
+
+  // Runs the load to its end (duration, count, or the idle hold).
+  void run();
+
+  // Closes the runner's own timer and runs the loop until every handle is
+  // closed. Call it once before destroying the runner, whether or not
+  // run() was called.
+  void shutdown();
 
   const Stats& stats() const { return stats_; }
 

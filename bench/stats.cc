@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sched.h>
 #include <sys/resource.h>
 
 namespace bench {
@@ -62,6 +63,21 @@ CpuTime processCpuTime() {
   return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
 }
 
+CpuTime threadCpuTime() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
+uint32_t affinityCoreCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return 1;
+  }
+  return static_cast<uint32_t>(std::max(1, CPU_COUNT(&set)));
+}
+
 void Stats::recordSuccess(uint64_t latency_ns, bool resumed) {
   uint64_t us = latency_ns / 1000;
   latencies_us_.push_back(static_cast<uint32_t>(std::min<uint64_t>(us, UINT32_MAX)));
@@ -84,10 +100,27 @@ uint64_t Stats::failures() const {
   return total;
 }
 
-void Stats::finish(uint64_t start_ns, uint64_t end_ns, CpuTime cpu_start, CpuTime cpu_end) {
+void Stats::merge(const Stats& other) {
+  latencies_us_.insert(latencies_us_.end(), other.latencies_us_.begin(), other.latencies_us_.end());
+  resumed_ += other.resumed_;
+  connections_opened_ += other.connections_opened_;
+  for (size_t i = 0; i < kFailureKinds; ++i) {
+    failures_[i].total += other.failures_[i].total;
+    for (const auto& [detail, count] : other.failures_[i].by_detail) {
+      failures_[i].by_detail[detail] += count;
+    }
+  }
+  idle_lost_ += other.idle_lost_;
+  idle_held_ += other.idle_held_;
+  thread_cpu_s_.insert(thread_cpu_s_.end(), other.thread_cpu_s_.begin(), other.thread_cpu_s_.end());
+}
+
+void Stats::finish(uint64_t start_ns, uint64_t end_ns, CpuTime cpu_start, CpuTime cpu_end,
+                   uint32_t cores) {
   elapsed_s_ = static_cast<double>(end_ns - start_ns) / 1e9;
   cpu_.user_s = cpu_end.user_s - cpu_start.user_s;
   cpu_.sys_s = cpu_end.sys_s - cpu_start.sys_s;
+  cores_ = std::max<uint32_t>(cores, 1);
   std::sort(latencies_us_.begin(), latencies_us_.end());
 }
 
@@ -107,7 +140,18 @@ double Stats::opsPerSecond() const {
 }
 
 double Stats::cpuPercent() const {
-  return elapsed_s_ > 0 ? 100.0 * (cpu_.user_s + cpu_.sys_s) / elapsed_s_ : 0;
+  return elapsed_s_ > 0 ? 100.0 * cpu_.total() / elapsed_s_ : 0;
+}
+
+double Stats::maxThreadCpuPercent() const {
+  if (elapsed_s_ <= 0 || thread_cpu_s_.empty()) {
+    return 0;
+  }
+  return 100.0 * *std::max_element(thread_cpu_s_.begin(), thread_cpu_s_.end()) / elapsed_s_;
+}
+
+bool Stats::saturated() const {
+  return cpuPercent() >= 95.0 * cores_ || maxThreadCpuPercent() >= 95.0;
 }
 
 void Stats::printFailures(std::FILE* out) const {
@@ -148,7 +192,11 @@ void Stats::printText(std::FILE* out, const Options& options) const {
   std::fprintf(out, "failures\n");
   printFailures(out);
   std::fprintf(out, "generator cpu %.2f s (user %.2f, sys %.2f), %.1f%% of one core\n",
-               cpu_.user_s + cpu_.sys_s, cpu_.user_s, cpu_.sys_s, cpuPercent());
+               cpu_.total(), cpu_.user_s, cpu_.sys_s, cpuPercent());
+  if (thread_cpu_s_.size() > 1) {
+    std::fprintf(out, "threads       %zu, usable cores %u, busiest thread %.1f%% of one core\n",
+                 thread_cpu_s_.size(), cores_, maxThreadCpuPercent());
+  }
   if (saturated()) {
     std::fprintf(out, "generator saturated: the numbers may be limited by the load generator\n");
   }
@@ -179,6 +227,7 @@ std::string Stats::failuresJson() const {
 std::string Stats::toJson(const Options& options) const {
   std::string json = "{\"mode\":" + jsonString(modeName(options.mode));
   json += ",\"concurrency\":" + std::to_string(options.concurrency);
+  json += ",\"threads\":" + std::to_string(options.threads);
   json += ",\"elapsed_s\":" + jsonNumber(elapsed_s_);
   json += ",\"succeeded\":" + std::to_string(successes());
   json += ",\"failed\":" + std::to_string(failures());
@@ -197,6 +246,8 @@ std::string Stats::toJson(const Options& options) const {
   json += ",\"cpu\":{\"user_s\":" + jsonNumber(cpu_.user_s);
   json += ",\"sys_s\":" + jsonNumber(cpu_.sys_s);
   json += ",\"percent\":" + jsonNumber(cpuPercent());
+  json += ",\"max_thread_percent\":" + jsonNumber(maxThreadCpuPercent());
+  json += ",\"cores\":" + std::to_string(cores_);
   json += std::string(",\"saturated\":") + (saturated() ? "true" : "false") + "}}";
   return json;
 }

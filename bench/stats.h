@@ -23,12 +23,16 @@ constexpr size_t kFailureKinds = 5;
 
 const char* failureKindName(FailureKind kind);
 
-// User and system CPU time of this process, in seconds.
+// User and system CPU time, in seconds.
 struct CpuTime {
   double user_s = 0;
   double sys_s = 0;
+
+  double total() const { return user_s + sys_s; }
 };
-CpuTime processCpuTime();
+CpuTime processCpuTime();      // all threads of this process
+CpuTime threadCpuTime();       // the calling thread only
+uint32_t affinityCoreCount();  // CPUs this process may run on, at least 1
 
 class Stats {
  public:
@@ -46,8 +50,18 @@ class Stats {
     idle_held_ = held;
   }
 
-  // Freezes the wall time and CPU use measured from |start|.
-  void finish(uint64_t start_ns, uint64_t end_ns, CpuTime cpu_start, CpuTime cpu_end);
+  // Records the CPU time one generator thread used during the run.
+  void recordThreadCpu(double seconds) { thread_cpu_s_.push_back(seconds); }
+
+  // Adds the counts, latencies and thread CPU times of |other|, the stats
+  // of another thread of the same run. Call it before finish().
+  void merge(const Stats& other);
+
+  // Freezes the wall time and CPU use measured from |start|. |cores| is
+  // how many cores the generator's threads could use at once, which sets
+  // the process CPU use that counts as saturated.
+  void finish(uint64_t start_ns, uint64_t end_ns, CpuTime cpu_start, CpuTime cpu_end,
+              uint32_t cores = 1);
 
   void printText(std::FILE* out, const Options& options) const;
   std::string toJson(const Options& options) const;
@@ -61,7 +75,10 @@ class Stats {
   double percentileMs(double fraction) const;
   double opsPerSecond() const;
   double cpuPercent() const;
-  bool saturated() const { return cpuPercent() >= 95.0; }
+  double maxThreadCpuPercent() const;
+  // True when the process used 95% of the cores it could use, or one
+  // thread used 95% of its core, so the generator may have set the rate.
+  bool saturated() const;
   void printFailures(std::FILE* out) const;
   std::string failuresJson() const;
 
@@ -74,6 +91,8 @@ class Stats {
   uint64_t idle_held_ = 0;
   double elapsed_s_ = 0;
   CpuTime cpu_;
+  uint32_t cores_ = 1;
+  std::vector<double> thread_cpu_s_;
 };
 
 }  // namespace bench
