@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write bench/RESULTS.md (to stdout) from the files bench/run collected.
 
-Usage: report.py WORKDIR "SERVERS" "MODES"
+Usage: report.py WORKDIR "SERVERS" "MODES" ["SCALE_MODES"]
 """
 
 import datetime
@@ -9,6 +9,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+SCALE_SERVER = "certgate-scale"
 
 MODE_TITLES = {
     "handshake": "Full TLS 1.3 mTLS handshakes (connect, handshake, close)",
@@ -70,6 +72,7 @@ class Results:
             self.runs[(server, mode)] = (self.seconds(server_ticks), self.seconds(upstream_ticks))
         self.memory = {row[0]: row[1:] for row in read_tsv(self.dir / "memory.tsv")}
         self.policy = {row[0]: row[1:] for row in read_tsv(self.dir / "policy.tsv")}
+        self.reloads = read_tsv(self.dir / "reloads.tsv")
 
     def failed_servers(self):
         return {server for server in self.servers if start_failure(self, server) is not None}
@@ -125,7 +128,8 @@ def section_method(results):
         f"{meta.get('concurrency', '?')} connections in flight. The server under test is "
         "pinned to core 0 with one worker (nginx `worker_processes 1`, HAProxy `nbthread 1`, "
         "Caddy `GOMAXPROCS=1`; certgate has one thread). The load generator "
-        "(`certgate-bench`) and the upstream share core 1, so the server's core runs nothing "
+        f"(`certgate-bench`, {meta.get('threads', '1')} thread(s)) and the upstream share "
+        f"CPU {meta.get('client_cores', '1')}, so the server's core runs nothing "
         "else from the benchmark. *server core %* is the server's CPU time over the run's "
         "wall-clock time. Server CPU time is the utime+stime delta from "
         "`/proc/PID/stat` over the run, summed over the server process and its children "
@@ -305,6 +309,122 @@ def section_crypto(results):
     return lines
 
 
+def check_config_times(text):
+    """Return (wall, cpu) seconds of the fastest run in "wall user sys;..." text."""
+    runs = []
+    for run in filter(None, text.split(";")):
+        wall, user, system = (float(x) for x in run.split())
+        runs.append((wall, user + system))
+    return min(runs) if runs else (None, None)
+
+
+def scale_load_lines(results):
+    meta = results.meta
+    lines = ["| policy | check-config wall s | check-config CPU s |", "| --- | --- | --- |"]
+    for name, key in (("normal (1 CN)", "check_config_normal"),
+                      (f"{int(meta['scale_identities']):,} identities", "check_config_scale")):
+        wall, cpu = check_config_times(meta.get(key, ""))
+        lines.append(f"| {name} | {fmt(wall, 3)} | {fmt(cpu, 3)} |")
+    startup = meta.get("scale_startup_ms")
+    lines += ["", "`certgate check-config` loads the configuration, the policy and the TLS files "
+              "as `serve` does; the fastest of three runs pinned to core 0 is shown. "
+              f"`certgate serve` with the large policy printed its listening line "
+              f"{startup or 'n/a'} ms after it was started."]
+    return lines
+
+
+def scale_mode_lines(results, scale_modes):
+    lines = ["| mode | ops/s normal | ops/s large | large ÷ normal | ops per server CPU s normal "
+             "| ops per server CPU s large | large ÷ normal, per CPU s | failed large "
+             "| generator CPU % large |", "|" + " --- |" * 9]
+    for mode in scale_modes:
+        ops, _, per_cpu, _, _ = results.row("certgate", mode)
+        big_ops, _, big_per_cpu, report, _ = results.row(SCALE_SERVER, mode)
+        if report is None:
+            lines.append(f"| {mode} | {fmt(ops)} | no result |" + " |" * 6)
+            continue
+        saturated = " (saturated)" if report["cpu"]["saturated"] else ""
+        lines.append(f"| {mode} | {fmt(ops)} | {fmt(big_ops)} | {ratio(big_ops, ops)} | "
+                     f"{fmt(per_cpu)} | {fmt(big_per_cpu)} | {ratio(big_per_cpu, per_cpu)} | "
+                     f"{fmt(report['failed'])} | {fmt(report['cpu']['percent'])}{saturated} |")
+    return lines
+
+
+def counter_delta(meta, name):
+    before, after = meta.get(f"{name}_before"), meta.get(f"{name}_after")
+    if before is None or after is None:
+        return None
+    return float(after) - float(before)
+
+
+def scale_reload_lines(results):
+    meta = results.meta
+    lines = [f"Two reloads during {meta.get('reload_duration', '?')} s of traffic from two "
+             "generators at once, keep-alive requests and one request per connection, "
+             "each with half the connections: `kill -HUP` after a third of the time, and a "
+             "new policy file (other fingerprints, the client at another index) renamed over "
+             "the watched one (`[policy] watch`) after two thirds. *seen after* runs from the "
+             "signal or the rename until `/metrics` shows the new `certgate_config_version`, "
+             "polled every 20 ms, and includes the watch's 200 ms debounce; *gateway reports* "
+             "is `certgate_reload_duration_seconds`, reading the files to the swap.",
+             "", "| reload | seen after ms | gateway reports ms | new version seen |",
+             "| --- | --- | --- | --- |"]
+    for cause, seen_ms, server_s, reached in ((row + [""] * 4)[:4] for row in results.reloads):
+        server_ms = float(server_s) * 1000 if server_s else None
+        lines.append(f"| {cause} | {seen_ms} | {fmt(server_ms, 1)} | "
+                     f"{'yes' if reached == '1' else 'no'} |")
+    if not results.reloads:
+        lines.append("| no result | | | |")
+    successes = counter_delta(meta, "reload_successes")
+    failures = counter_delta(meta, "reload_failures")
+    lines += ["", f"`certgate_reloads_total` went up by {fmt(successes)} successes and "
+              f"{fmt(failures)} failures.", "",
+              "| traffic | succeeded | failed | p50 ms | p99 ms | max ms |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for mode in ("keepalive", "request"):
+        report = results.report(SCALE_SERVER, f"reload-{mode}")
+        if report is None:
+            lines.append(f"| {mode} | no result | | | | |")
+            continue
+        latency = report["latency_ms"]
+        lines.append(f"| {mode} | {fmt(report['succeeded'])} | {fmt(report['failed'])} | "
+                     f"{fmt(latency['p50'], 2)} | {fmt(latency['p99'], 2)} | "
+                     f"{fmt(latency['max'], 2)} |")
+        if report["failed"]:
+            lines.append(f"| | {failure_summary(report)} | | | | |")
+    lines += ["", "Target: no failed request. A reload runs on the gateway's only thread, so "
+              "its duration shows up as the max latency of requests in flight."]
+    return lines
+
+
+def section_scale(results, scale_modes):
+    meta = results.meta
+    if SCALE_SERVER not in results.policy and start_failure(results, SCALE_SERVER) is None:
+        return []
+    identities = int(meta.get("scale_identities", "0"))
+    fingerprints = int(meta.get("scale_fingerprints", "0"))
+    size = int(meta.get("scale_policy_bytes", "0")) / 1048576
+    lines = [f"## certgate with a policy of {identities:,} identities", "",
+             f"`bench/make_policy.py` wrote one `/secret` route with {identities:,} `allow_cn` "
+             f"entries, `good-client` at index {int(meta.get('scale_client_index', '0')):,}, and {fingerprints:,} "
+             f"allow plus {fingerprints:,} deny fingerprint rules ({size:.1f} MiB). The gateway "
+             "configuration is the normal one plus an admin listener and `[policy] watch`."]
+    tail = start_failure(results, SCALE_SERVER)
+    if tail is not None:
+        return lines + ["", f"It did not start or failed the access check. Last log lines: `{tail}`"]
+    good, second, none = (results.policy.get(SCALE_SERVER, []) + ["n/a"] * 3)[:3]
+    lines += ["", f"Access check: CN good-client {good}, CN second-client {second}, "
+              f"no certificate {none}.", "", "### Loading", ""]
+    lines += scale_load_lines(results)
+    lines += ["", "### Throughput against the normal policy", "",
+              "The normal policy's figures are the certgate rows of the throughput tables "
+              "above, measured just before these.", ""]
+    lines += scale_mode_lines(results, scale_modes)
+    lines += ["", "### Reload under load", ""]
+    lines += scale_reload_lines(results)
+    return lines
+
+
 def start_failure(results, server):
     """Return the log tail of a server that did not pass the access check, or None."""
     start = results.dir / "results" / f"{server}-start.txt"
@@ -346,14 +466,20 @@ def section_generator(results):
                 if server_cpu / report["elapsed_s"] < 0.95:
                     unsaturated.append(f"{server} {mode}")
     if saturated:
-        lines.append("The generator used at least 95% of its core in: " + ", ".join(saturated)
+        lines.append("The generator was saturated (one of its threads at 95% of a core or more, "
+                     "or all of them at 95% of the cores they could use) in: "
+                     + ", ".join(saturated)
                      + ". In those runs ops/s is a lower bound for the server; compare "
                      "*ops per server CPU s* instead. The generator's BoringSSL does the same "
-                     "public-key work per full handshake as the server's.")
+                     "public-key work per full handshake as the server's. Where more cores are "
+                     "free, `BENCH_CLIENT_CORES` and `BENCH_THREADS` spread the generator over "
+                     "them.")
     else:
-        lines.append("The generator stayed below 95% of its core in every run.")
+        lines.append("The generator was not saturated in any run: every thread stayed below 95% "
+                     "of a core, and all of them together below 95% of the cores they could use.")
     if unsaturated:
-        measured = sum(1 for key in results.runs if key[0] not in results.failed_servers())
+        measured = sum(1 for key in results.runs
+                       if key[0] in results.servers and key[0] not in results.failed_servers())
         where = "any run" if len(unsaturated) == measured else ", ".join(unsaturated)
         lines += ["", f"Neither the server nor the generator reached 95% of its core in {where}. "
                   "Something outside both programs limited those rates, most likely other "
@@ -367,6 +493,7 @@ def section_generator(results):
 
 def main():
     workdir, servers, modes = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+    scale_modes = sys.argv[4].split() if len(sys.argv) > 4 else []
     results = Results(workdir, servers, modes)
     today = datetime.date.today().isoformat()
     out = [
@@ -381,7 +508,10 @@ def main():
     out += section_policy(results) + ["", "## Throughput", ""]
     for mode in modes:
         out += section_mode(results, mode) + [""]
-    out += section_memory(results) + [""] + section_crypto(results) + [""]
+    out += section_memory(results) + [""]
+    scale = section_scale(results, scale_modes)
+    out += scale + [""] if scale else []
+    out += section_crypto(results) + [""]
     out += section_generator(results)
     print("\n".join(out))
 
