@@ -402,16 +402,17 @@ def section_scale(results, scale_modes):
     if SCALE_SERVER not in results.policy and start_failure(results, SCALE_SERVER) is None:
         return []
     identities = int(meta.get("scale_identities", "0"))
-    fingerprints = int(meta.get("scale_fingerprints", "0"))
-    size = int(meta.get("scale_policy_bytes", "0")) / 1048576
-    lines = [f"## certgate with a policy of {identities:,} identities", "",
-             f"`bench/make_policy.py` wrote one `/secret` route with {identities:,} `allow_cn` "
-             f"entries, `good-client` at index {int(meta.get('scale_client_index', '0')):,}, and {fingerprints:,} "
-             f"allow plus {fingerprints:,} deny fingerprint rules ({size:.1f} MiB). The gateway "
-             "configuration is the normal one plus an admin listener and `[policy] watch`."]
+    lines = [f"## certgate with a policy of {identities:,} identities", ""]
     tail = start_failure(results, SCALE_SERVER)
     if tail is not None:
-        return lines + ["", f"It did not start or failed the access check. Last log lines: `{tail}`"]
+        return lines + [f"It did not start or failed the access check: `{tail}`"]
+    fingerprints = int(meta.get("scale_fingerprints", "0"))
+    size = int(meta.get("scale_policy_bytes", "0")) / 1048576
+    index = int(meta.get("scale_client_index", "0"))
+    lines += [f"`bench/make_policy.py` wrote one `/secret` route with {identities:,} `allow_cn` "
+              f"entries, `good-client` at index {index:,}, and {fingerprints:,} allow plus "
+              f"{fingerprints:,} deny fingerprint rules ({size:.1f} MiB). The gateway "
+              "configuration is the normal one plus an admin listener and `[policy] watch`."]
     good, second, none = (results.policy.get(SCALE_SERVER, []) + ["n/a"] * 3)[:3]
     lines += ["", f"Access check: CN good-client {good}, CN second-client {second}, "
               f"no certificate {none}.", "", "### Loading", ""]

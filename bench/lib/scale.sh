@@ -14,7 +14,7 @@ write_scale_config() {
   write_certgate_config "$dir" "$port" "$upstream" "$pki"
   sed -i 's/^file = "policy.toml"$/file = "policy.toml"\nwatch = true/' "$dir/gateway.toml"
   grep -q '^watch = true$' "$dir/gateway.toml" || {
-    log "scale: could not add [policy] watch to $dir/gateway.toml"
+    echo "no 'file = \"policy.toml\"' line to add [policy] watch after in $dir/gateway.toml" >&2
     return 1
   }
   printf '\n[admin]\nlisten = "127.0.0.1:%s"\n' "$admin_port" >>"$dir/gateway.toml"
@@ -36,6 +36,12 @@ write_scale_policy() {
     --position "$(scale_client_index "$seed")" --seed "$seed" --out "$file"
 }
 
+# Logs MESSAGE and stores it where the report looks for a start failure.
+scale_failed() {
+  log "$scale_name: $1"
+  echo "$1" >"$workdir/results/$scale_name-start.txt"
+}
+
 # Runs `certgate check-config` on CONFIG three times, pinned to the server
 # core, and records "wall user sys" seconds of each run under meta KEY.
 time_check_config() {
@@ -43,7 +49,7 @@ time_check_config() {
   for ((i = 0; i < 3; i++)); do
     timing=$({ time taskset -c "$SERVER_CORE" "$BIN/certgate" check-config --config "$config" \
       >/dev/null 2>"$workdir/check-config.err"; } 2>&1) || {
-      log "scale: certgate check-config failed: $(tail -n 3 "$workdir/check-config.err")"
+      scale_failed "certgate check-config $config failed: $(tail -n 3 "$workdir/check-config.err")"
       return 1
     }
     runs+=("$timing")
@@ -128,7 +134,11 @@ bench_policy_scale() {
   server_port=$(free_port)
   scale_admin_port=$(free_port)
   log "$scale_name: writing a policy of $SCALE_IDENTITIES identities"
-  write_scale_config "$dir" "$server_port" "$upstream_port" "$pki" "$scale_admin_port" || return 1
+  if ! write_scale_config "$dir" "$server_port" "$upstream_port" "$pki" "$scale_admin_port" \
+    2>"$workdir/scale-config.err"; then
+    scale_failed "writing the configuration failed: $(tail -n 3 "$workdir/scale-config.err")"
+    return 1
+  fi
   meta scale_policy_bytes "$(stat -c %s "$dir/policy.toml")"
   meta scale_client_index "$(scale_client_index 1)"
   time_check_config check_config_normal "$workdir/certgate/gateway.toml" || return 1
