@@ -639,6 +639,10 @@ bool ClientConnection::retryUpstream(const std::string& error) {
   bool connect_failed = upstream_ != nullptr && !upstream_->connected;
   if (!connect_failed) {
     pending = exchange_.upstream_head;
+    // Only the kept-alive connection closed, not the address, so the
+    // address may serve the request again, once.
+    std::erase(exchange_.tried, exchange_.upstream_address);
+    exchange_.retryable = false;
   }
   log::info("upstream.retry", {{"conn", id_},
                                {"upstream", exchange_.upstream_name},
