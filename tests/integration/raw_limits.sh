@@ -170,6 +170,10 @@ check.exit()
 PY
 rc=$?
 ((rc == 0)) || fail "$rc raw-socket check(s) failed (FAIL lines above)"
+grep -q 'upstream.error .*upstream=silent .*response timed out.*status=504' "$WORK/gateway.log" &&
+  pass "the response timeout is logged with the upstream" || fail "no upstream.error line for /silent"
+grep -q 'upstream.error .*upstream=stuck .*connect timed out.*status=504' "$WORK/gateway.log" &&
+  pass "the connect timeout is logged with the upstream" || fail "no upstream.error line for /stuck"
 
 # Renegotiation: Python's ssl module cannot start one, so openssl s_client
 # connects with TLS 1.2, sends "R" (renegotiate), then a request. BoringSSL
