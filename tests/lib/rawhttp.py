@@ -185,7 +185,10 @@ class TlsClient:
                 return self._take(len(self.buffer))
         head_length = self.buffer.index(END_OF_HEAD) + 4
         head = self.buffer[:head_length]
-        status = int(head.split(b" ", 2)[1])
+        try:
+            status = int(head.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            return self._take(len(self.buffer))  # not a status line: the caller sees the bytes
         no_body = no_body or status < 200 or status in (204, 304)
         framed = no_body or header_values(head, "Content-Length") or \
             header_values(head, "Transfer-Encoding")
