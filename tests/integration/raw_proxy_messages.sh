@@ -44,9 +44,11 @@ def identity_headers(client):
          "-ext", "subjectAltName"], capture_output=True, text=True, check=True).stdout
     fields = dict(line.split("=", 1) for line in out.splitlines() if "=" in line and
                   not line.startswith(" "))
-    sans = [line.strip() for line in out.splitlines() if line.startswith(" ")]
-    sans = ", ".join(s.replace("IP Address:", "IP:").replace("email:", "email:")
-                     for s in ", ".join(sans).split(", ") if s)
+    # The gateway lists SANs grouped by type: DNS, URI, email, IP.
+    listed = ", ".join(line.strip() for line in out.splitlines() if line.startswith(" "))
+    entries = [entry.replace("IP Address:", "IP:") for entry in listed.split(", ") if entry]
+    order = ["DNS", "URI", "email", "IP"]
+    sans = ", ".join(sorted(entries, key=lambda entry: order.index(entry.split(":", 1)[0])))
     not_after = datetime.strptime(fields["notAfter"], "%b %d %H:%M:%S %Y GMT")
     cn = [part[3:] for part in fields["subject"].split(",") if part.startswith("CN=")][0]
     lines = [("X-Client-CN", cn), ("X-Client-Subject", fields["subject"]),
