@@ -137,7 +137,12 @@ struct ParserCallbacks {
     head.upgrade = p->upgrade != 0;
     switch (s.handler->onHead(head)) {
       case HeadAction::Continue:
-        return 0;
+        // RFC 9112, section 6.3: 1xx, 204 and 304 responses end with their
+        // header section, even when they carry a Content-Length.
+        return s.kind == MessageKind::Response &&
+                       (head.status < 200 || head.status == 204 || head.status == 304)
+                   ? 1
+                   : 0;
       case HeadAction::SkipBody:
         return 1;
       case HeadAction::Upgrade:

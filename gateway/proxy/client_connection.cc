@@ -475,6 +475,7 @@ bool ClientConnection::checkFraming(const http::MessageHead& head) {
     sendLocalReply(505, "HTTP version not supported; use HTTP/1.1\n", true);
     return false;
   }
+  std::vector<std::string> codings;
   for (const http::Header& header : head.headers) {
     if (!http::equalsIgnoreCase(header.name, "Transfer-Encoding")) {
       continue;
@@ -485,12 +486,24 @@ bool ClientConnection::checkFraming(const http::MessageHead& head) {
       std::string coding = header.value.substr(start, end - start);
       coding.erase(0, coding.find_first_not_of(" \t"));
       coding.erase(coding.find_last_not_of(" \t") + 1);
-      if (!coding.empty() && !http::equalsIgnoreCase(coding, "chunked")) {
-        log::info("http.unsupported_coding", {{"conn", id_}, {"coding", coding}});
-        sendLocalReply(501, "Not implemented: transfer coding '" + coding + "'\n", true);
-        return false;
+      if (!coding.empty()) {
+        codings.push_back(coding);
       }
       start = end + 1;
+    }
+  }
+  // RFC 9112, section 6.3: without chunked as the final coding the body
+  // length cannot be determined, which requires 400 and a close.
+  if (!codings.empty() && !http::equalsIgnoreCase(codings.back(), "chunked")) {
+    log::info("http.bad_framing", {{"conn", id_}, {"coding", codings.back()}});
+    sendLocalReply(400, "Bad request: the final transfer coding is not chunked\n", true);
+    return false;
+  }
+  for (const std::string& coding : codings) {
+    if (!http::equalsIgnoreCase(coding, "chunked")) {
+      log::info("http.unsupported_coding", {{"conn", id_}, {"coding", coding}});
+      sendLocalReply(501, "Not implemented: transfer coding '" + coding + "'\n", true);
+      return false;
     }
   }
   return true;
@@ -626,6 +639,10 @@ bool ClientConnection::retryUpstream(const std::string& error) {
   bool connect_failed = upstream_ != nullptr && !upstream_->connected;
   if (!connect_failed) {
     pending = exchange_.upstream_head;
+    // Only the kept-alive connection closed, not the address, so the
+    // address may serve the request again, once.
+    std::erase(exchange_.tried, exchange_.upstream_address);
+    exchange_.retryable = false;
   }
   log::info("upstream.retry", {{"conn", id_},
                                {"upstream", exchange_.upstream_name},

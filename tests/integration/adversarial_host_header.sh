@@ -17,18 +17,7 @@ CERTS=$WORK/certs
 "$CERTGATE_BIN" pki demo --out "$CERTS" >/dev/null || exit 1
 GATEWAY_PORT=$(free_port)
 UPSTREAM_PORT=$(free_port)
-mkdir -p "$WORK/conf"
-cat >"$WORK/conf/gateway.toml" <<TOML
-[server]
-listen = ["127.0.0.1:$GATEWAY_PORT"]
-[tls]
-cert = "$CERTS/server.crt"
-key = "$CERTS/server.key"
-chain = "$CERTS/ca.crt"
-client_ca = "$CERTS/ca.crt"
-[policy]
-file = "policy.toml"
-TOML
+write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "tls.chain=\"$CERTS/ca.crt\""
 cat >"$WORK/conf/policy.toml" <<TOML
 [upstreams.demo]
 address = "127.0.0.1:$UPSTREAM_PORT"

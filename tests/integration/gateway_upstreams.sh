@@ -10,19 +10,7 @@ CERTS=$WORK/certs
 GATEWAY_PORT=$(free_port)
 PORT_A=$(free_port)
 PORT_B=$(free_port)
-mkdir -p "$WORK/conf"
-cat >"$WORK/conf/gateway.toml" <<TOML
-[server]
-listen = ["127.0.0.1:$GATEWAY_PORT"]
-[tls]
-cert = "$CERTS/server.crt"
-key = "$CERTS/server.key"
-client_ca = "$CERTS/ca.crt"
-[limits]
-max_body_bytes = 1000
-[policy]
-file = "policy.toml"
-TOML
+write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" limits.max_body_bytes=1000
 cat >"$WORK/conf/policy.toml" <<TOML
 [upstreams.pool]
 addresses = ["127.0.0.1:$PORT_A", "127.0.0.1:$PORT_B"]

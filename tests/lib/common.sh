@@ -90,6 +90,49 @@ write_demo_config() {
   sed -e "s#127.0.0.1:8080#127.0.0.1:$upstream_port#" "$ROOT/conf/policy.toml" >"$dir/policy.toml"
 }
 
+# write_gateway_config DIR CERTS GATEWAY_PORT [SECTION.KEY=VALUE...] writes
+# DIR/gateway.toml: TLS on 127.0.0.1:GATEWAY_PORT with the server
+# certificate and client CA from CERTS, and the policy in DIR/policy.toml.
+# Each further argument adds one key to its section, with VALUE in TOML
+# syntax (tls.min_version='"1.2"', timeouts.idle_ms=1000); server.listen
+# replaces the default listen address.
+write_gateway_config() {
+  local dir=$1 certs=$2 gateway_port=$3
+  shift 3
+  local -A extra=([server]="" [tls]="" [timeouts]="" [limits]="" [policy]="")
+  local listen="listen = [\"127.0.0.1:$gateway_port\"]" setting section
+  for setting in "$@"; do
+    section=${setting%%.*}
+    if [[ $setting != *.*=* || ! -v "extra[$section]" ]]; then
+      echo "write_gateway_config: '$setting' is not SECTION.KEY=VALUE with a known section" >&2
+      exit 1
+    fi
+    if [[ $setting == server.listen=* ]]; then
+      listen="listen = ${setting#server.listen=}"
+      continue
+    fi
+    extra[$section]+="${setting#*.}"$'\n'
+  done
+  mkdir -p "$dir"
+  cat >"$dir/gateway.toml" <<TOML
+[server]
+$listen
+${extra[server]}
+[tls]
+cert = "$certs/server.crt"
+key = "$certs/server.key"
+client_ca = "$certs/ca.crt"
+${extra[tls]}
+[timeouts]
+${extra[timeouts]}
+[limits]
+${extra[limits]}
+[policy]
+file = "policy.toml"
+${extra[policy]}
+TOML
+}
+
 pass() { printf 'PASS: %s\n' "$*"; }
 fail() {
   printf 'FAIL: %s\n' "$*" >&2

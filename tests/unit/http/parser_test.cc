@@ -468,6 +468,27 @@ TEST_SUITE("http.Parser") {
     CHECK(handler.heads[1].status == 204);
   }
 
+  TEST_CASE("204 and 304 with Content-Length have no body") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Response, &handler, kMaxHeaderBytes);
+    std::string no_content = "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n";
+    std::string not_modified = "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n";
+    std::string input = no_content + not_modified;
+
+    FeedResult result = parser.feed(input);
+
+    CHECK(result.status == ParseStatus::Paused);
+    CHECK(result.used == no_content.size());
+    parser.resume();
+    FeedResult next = parser.feed(std::string_view(input).substr(result.used));
+    CHECK(next.status == ParseStatus::Paused);
+    CHECK(next.used == not_modified.size());
+    CHECK(handler.completed == 2);
+    CHECK(handler.body_calls == 0);
+    REQUIRE(handler.heads.size() == 2);
+    CHECK(handler.heads[1].content_length == 10);
+  }
+
   TEST_CASE("unframed response ends at finish") {
     RecordingHandler handler;
     Parser parser(MessageKind::Response, &handler, kMaxHeaderBytes);
