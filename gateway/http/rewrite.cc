@@ -169,11 +169,19 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
                                      const ForwardedFor& forwarded,
                                      const config::IdentityHeaderNames& names) {
   std::string out;
-  out.reserve(512);
-  out += request.method;
-  out += ' ';
-  out += request.target;
-  out += " HTTP/1.1\r\n";
+  appendUpstreamRequestHead(&out, request, names,
+                            buildConnectionHeaders(identity, forwarded, names));
+  return out;
+}
+
+void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
+                               const config::IdentityHeaderNames& names,
+                               std::string_view connection_headers) {
+  out->reserve(out->size() + 256 + request.target.size() + connection_headers.size());
+  out->append(request.method);
+  out->push_back(' ');
+  out->append(request.target);
+  out->append(" HTTP/1.1\r\n");
   std::vector<std::string> tokens = connectionTokens(request);
   for (const Header& header : request.headers) {
     // Framing headers are rebuilt below from what the parser decided, so a
@@ -187,13 +195,23 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
         equalsIgnoreCase(header.name, "Forwarded")) {
       continue;
     }
-    appendHeader(&out, header.name, header.value);
+    appendHeader(out, header.name, header.value);
   }
   if (request.chunked) {
-    appendHeader(&out, "Transfer-Encoding", "chunked");
+    appendHeader(out, "Transfer-Encoding", "chunked");
   } else if (request.has_content_length) {
-    appendHeader(&out, "Content-Length", std::to_string(request.content_length));
+    char length[24];
+    snprintf(length, sizeof(length), "%llu",
+             static_cast<unsigned long long>(request.content_length));
+    appendHeader(out, "Content-Length", length);
   }
+  out->append(connection_headers);
+  out->append("\r\n");
+}
+
+std::string buildConnectionHeaders(const policy::Identity& identity, const ForwardedFor& forwarded,
+                                   const config::IdentityHeaderNames& names) {
+  std::string out;
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
   // RFC 7239: IPv6 addresses go in brackets inside a quoted string.
@@ -201,21 +219,22 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   appendHeader(&out, "Forwarded",
                v6 ? "for=\"[" + forwarded.client_ip + "]\";proto=https"
                   : "for=" + forwarded.client_ip + ";proto=https");
-  std::pair<const std::string*, std::string> values[] = {
-      {&names.cn, identity.cn},
-      {&names.subject, identity.subject},
-      {&names.issuer, identity.issuer},
-      {&names.serial, identity.serial_hex},
-      {&names.fingerprint, identity.fingerprint_sha256},
-      {&names.sans, sanList(identity)},
-      {&names.not_after, identity.not_after},
-  };
   // Without a client certificate (public routes) no identity header is
-  // sent; the client's copies are still removed above.
-  bool has_identity = !identity.fingerprint_sha256.empty();
-  for (const auto& [name, value] : values) {
-    if (has_identity && !name->empty()) {
-      appendHeader(&out, *name, encodeHeaderValue(value));
+  // sent; the client's copies are still removed from every request.
+  if (!identity.fingerprint_sha256.empty()) {
+    std::pair<const std::string*, std::string> values[] = {
+        {&names.cn, identity.cn},
+        {&names.subject, identity.subject},
+        {&names.issuer, identity.issuer},
+        {&names.serial, identity.serial_hex},
+        {&names.fingerprint, identity.fingerprint_sha256},
+        {&names.sans, sanList(identity)},
+        {&names.not_after, identity.not_after},
+    };
+    for (const auto& [name, value] : values) {
+      if (!name->empty()) {
+        appendHeader(&out, *name, encodeHeaderValue(value));
+      }
     }
   }
   // RFC 9440: a byte sequence (RFC 8941), the DER certificate in base64
@@ -230,7 +249,6 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
     }
     appendHeader(&out, names.client_cert_chain, chain);
   }
-  out += "\r\n";
   return out;
 }
 
