@@ -63,6 +63,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
   if (link != upstream_) {
     return;
   }
+  PlaintextBatch batch(this);
   if (tunneling_) {
     sendPlaintext(data);
     armTimer(runtime_->config.timeouts.idle_ms);
