@@ -1,5 +1,6 @@
 #include "gateway/http/rewrite.h"
 
+#include <charconv>
 #include <cstdio>
 #include <vector>
 
@@ -64,6 +65,12 @@ bool isListedIn(const std::vector<std::string>& tokens, std::string_view name) {
     }
   }
   return false;
+}
+
+void appendNumber(std::string* out, uint64_t value) {
+  char digits[24];
+  auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
+  out->append(digits, end);
 }
 
 void appendHeader(std::string* out, std::string_view name, std::string_view value) {
@@ -200,10 +207,9 @@ void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
   if (request.chunked) {
     appendHeader(out, "Transfer-Encoding", "chunked");
   } else if (request.has_content_length) {
-    char length[24];
-    snprintf(length, sizeof(length), "%llu",
-             static_cast<unsigned long long>(request.content_length));
-    appendHeader(out, "Content-Length", length);
+    out->append("Content-Length: ");
+    appendNumber(out, request.content_length);
+    out->append("\r\n");
   }
   out->append(connection_headers);
   out->append("\r\n");
@@ -220,7 +226,7 @@ std::string buildConnectionHeaders(const policy::Identity& identity, const Forwa
                v6 ? "for=\"[" + forwarded.client_ip + "]\";proto=https"
                   : "for=" + forwarded.client_ip + ";proto=https");
   // Without a client certificate (public routes) no identity header is
-  // sent; the client's copies are still removed from every request.
+  // sent, but the client's copies are still removed from every request.
   if (!identity.fingerprint_sha256.empty()) {
     std::pair<const std::string*, std::string> values[] = {
         {&names.cn, identity.cn},
@@ -256,17 +262,27 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
                                     int client_version_minor, bool close,
                                     ResponseFraming* out_framing) {
   std::string out;
-  out.reserve(512);
-  out += "HTTP/1.1 " + std::to_string(response.status) + " ";
-  out += response.reason.empty() ? reasonPhrase(response.status) : response.reason;
-  out += "\r\n";
+  appendClientResponseHead(&out, response, request_is_head, client_version_minor, close,
+                           out_framing);
+  return out;
+}
+
+void appendClientResponseHead(std::string* out, const MessageHead& response, bool request_is_head,
+                              int client_version_minor, bool close, ResponseFraming* out_framing) {
+  out->reserve(out->size() + 512);
+  out->append("HTTP/1.1 ");
+  appendNumber(out, static_cast<uint64_t>(response.status));
+  out->push_back(' ');
+  out->append(response.reason.empty() ? std::string_view(reasonPhrase(response.status))
+                                      : std::string_view(response.reason));
+  out->append("\r\n");
   std::vector<std::string> tokens = connectionTokens(response);
   for (const Header& header : response.headers) {
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
         equalsIgnoreCase(header.name, "Content-Length")) {
       continue;
     }
-    appendHeader(&out, header.name, header.value);
+    appendHeader(out, header.name, header.value);
   }
   ResponseFraming framing = ResponseFraming::None;
   if (!responseHasBody(response, request_is_head)) {
@@ -280,19 +296,20 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
     close = true;
   }
   if (framing == ResponseFraming::Chunked) {
-    appendHeader(&out, "Transfer-Encoding", "chunked");
+    appendHeader(out, "Transfer-Encoding", "chunked");
   } else if (response.has_content_length && !response.chunked &&
              (framing == ResponseFraming::ContentLength || request_is_head ||
               response.status == 304)) {
     // HEAD and 304 responses keep the length of the body they describe.
-    appendHeader(&out, "Content-Length", std::to_string(response.content_length));
+    out->append("Content-Length: ");
+    appendNumber(out, response.content_length);
+    out->append("\r\n");
   }
   if (close && response.status >= 200) {
-    appendHeader(&out, "Connection", "close");
+    appendHeader(out, "Connection", "close");
   }
-  out += "\r\n";
+  out->append("\r\n");
   *out_framing = framing;
-  return out;
 }
 
 std::string encodeChunk(std::string_view data) {

@@ -85,6 +85,11 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
                                     int client_version_minor, bool close,
                                     ResponseFraming* out_framing);
 
+// appendClientResponseHead appends the head that buildClientResponseHead
+// returns to |out|, so that a caller can reuse one buffer.
+void appendClientResponseHead(std::string* out, const MessageHead& response, bool request_is_head,
+                              int client_version_minor, bool close, ResponseFraming* out_framing);
+
 // encodeChunk frames |data| as one chunk of a chunked body. Empty data gives
 // an empty string: the last chunk is kLastChunk.
 std::string encodeChunk(std::string_view data);

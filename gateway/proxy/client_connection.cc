@@ -573,11 +573,11 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
     releaseUpstream();
   }
   if (upstream_ != nullptr) {
+    // The response timer starts in setUpstreamReading below.
     exchange_.reused_link = true;
     exchange_.upstream_address = upstream_->address;
     upstream_->parser.resume();
     upstream_->idle = false;
-    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   } else if (!connectUpstream()) {
     return;
   }

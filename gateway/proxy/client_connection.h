@@ -217,6 +217,7 @@ class ClientConnection : public http::ParserHandler {
   size_t client_pending_bytes_ = 0;      // written to the client socket, not yet sent
   bool batching_plaintext_ = false;      // a PlaintextBatch is open
   std::string plaintext_batch_;          // plaintext collected by the open PlaintextBatch
+  std::string response_head_;            // the client response head, reused between responses
 };
 
 }  // namespace gw::proxy

@@ -293,13 +293,14 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
   bool is_head = exchange_.method == "HEAD";
   exchange_.status = head.status;
   exchange_.response_started = true;
-  std::string out = http::buildClientResponseHead(head, is_head, exchange_.version_minor, close,
-                                                  &exchange_.framing);
+  response_head_.clear();
+  http::appendClientResponseHead(&response_head_, head, is_head, exchange_.version_minor, close,
+                                 &exchange_.framing);
   if (close || exchange_.framing == http::ResponseFraming::UntilClose) {
     close_after_exchange_ = true;
   }
   upstream_keep_alive_ = head.keep_alive;
-  sendPlaintext(out);
+  sendPlaintext(response_head_);
   if (is_head) {
     *out_action = http::HeadAction::SkipBody;
   }
