@@ -688,8 +688,8 @@ void ClientConnection::maybeFinishExchange() {
   }
   parser_.resume();
   parser_paused_ = false;
-  if (input_.empty()) {
-    input_.shrink_to_fit();  // an idle connection keeps no read capacity
+  if (input_.empty() && input_.capacity() > kKeptInputCapacity) {
+    input_.shrink_to_fit();  // an idle connection keeps little read capacity
   }
   armTimer(runtime_->config.timeouts.idle_ms);
 }

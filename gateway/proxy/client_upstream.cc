@@ -78,7 +78,6 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     detachUpstream();
     return;
   }
-  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   std::string_view rest = data;
   while (true) {
     http::FeedResult result = link->parser.feed(rest);
@@ -106,6 +105,11 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     break;
   }
   if (!exchange_.response_complete) {
+    // The upstream sent data, so its response timeout starts again, unless
+    // reading stopped for a slow client and the client's timeout applies.
+    if (link->wantsReading()) {
+      armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+    }
     return;
   }
   if (!rest.empty()) {

@@ -45,6 +45,9 @@ struct UpstreamLink {
   // setReading starts or stops reading responses (backpressure).
   void setReading(bool on);
 
+  // wantsReading reports the last setReading choice.
+  bool wantsReading() const { return want_reading_; }
+
   // close detaches the owner and closes the socket; the link frees itself
   // in the close callback.
   void close();
