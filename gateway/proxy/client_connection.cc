@@ -532,7 +532,11 @@ void ClientConnection::onBody(std::string_view data) {
     }
     return;
   }
-  upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
+  if (exchange_.request_chunked) {
+    upstream_->send(http::encodeChunk(data));
+  } else {
+    upstream_->send(data);
+  }
   updateClientReading();
 }
 
