@@ -67,9 +67,22 @@ struct ParserCallbacks {
     return true;
   }
 
+  // resetHead clears |head| for the next message. The header list and the
+  // target keep their capacity, because every message on a kept-alive
+  // connection fills them again.
+  static void resetHead(MessageHead& head) {
+    std::vector<Header> headers = std::move(head.headers);
+    std::string target = std::move(head.target);
+    headers.clear();
+    target.clear();
+    head = MessageHead{};
+    head.headers = std::move(headers);
+    head.target = std::move(target);
+  }
+
   static int onMessageBegin(llhttp_t* p) {
     Parser::Impl& s = impl(p);
-    s.head = MessageHead{};
+    resetHead(s.head);
     s.header_bytes = 0;
     s.in_trailers = false;
     s.trailers.clear();

@@ -1,5 +1,6 @@
 #include "gateway/http/rewrite.h"
 
+#include <charconv>
 #include <cstdio>
 #include <vector>
 
@@ -64,6 +65,12 @@ bool isListedIn(const std::vector<std::string>& tokens, std::string_view name) {
     }
   }
   return false;
+}
+
+void appendNumber(std::string* out, uint64_t value) {
+  char digits[24];
+  auto [end, error] = std::to_chars(digits, digits + sizeof(digits), value);
+  out->append(digits, end);
 }
 
 void appendHeader(std::string* out, std::string_view name, std::string_view value) {
@@ -169,11 +176,19 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
                                      const ForwardedFor& forwarded,
                                      const config::IdentityHeaderNames& names) {
   std::string out;
-  out.reserve(512);
-  out += request.method;
-  out += ' ';
-  out += request.target;
-  out += " HTTP/1.1\r\n";
+  appendUpstreamRequestHead(&out, request, names,
+                            buildConnectionHeaders(identity, forwarded, names));
+  return out;
+}
+
+void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
+                               const config::IdentityHeaderNames& names,
+                               std::string_view connection_headers) {
+  out->reserve(out->size() + 256 + request.target.size() + connection_headers.size());
+  out->append(request.method);
+  out->push_back(' ');
+  out->append(request.target);
+  out->append(" HTTP/1.1\r\n");
   std::vector<std::string> tokens = connectionTokens(request);
   for (const Header& header : request.headers) {
     // Framing headers are rebuilt below from what the parser decided, so a
@@ -187,13 +202,22 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
         equalsIgnoreCase(header.name, "Forwarded")) {
       continue;
     }
-    appendHeader(&out, header.name, header.value);
+    appendHeader(out, header.name, header.value);
   }
   if (request.chunked) {
-    appendHeader(&out, "Transfer-Encoding", "chunked");
+    appendHeader(out, "Transfer-Encoding", "chunked");
   } else if (request.has_content_length) {
-    appendHeader(&out, "Content-Length", std::to_string(request.content_length));
+    out->append("Content-Length: ");
+    appendNumber(out, request.content_length);
+    out->append("\r\n");
   }
+  out->append(connection_headers);
+  out->append("\r\n");
+}
+
+std::string buildConnectionHeaders(const policy::Identity& identity, const ForwardedFor& forwarded,
+                                   const config::IdentityHeaderNames& names) {
+  std::string out;
   appendHeader(&out, "X-Forwarded-For", forwarded.client_ip);
   appendHeader(&out, "X-Forwarded-Proto", "https");
   // RFC 7239: IPv6 addresses go in brackets inside a quoted string.
@@ -201,21 +225,22 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
   appendHeader(&out, "Forwarded",
                v6 ? "for=\"[" + forwarded.client_ip + "]\";proto=https"
                   : "for=" + forwarded.client_ip + ";proto=https");
-  std::pair<const std::string*, std::string> values[] = {
-      {&names.cn, identity.cn},
-      {&names.subject, identity.subject},
-      {&names.issuer, identity.issuer},
-      {&names.serial, identity.serial_hex},
-      {&names.fingerprint, identity.fingerprint_sha256},
-      {&names.sans, sanList(identity)},
-      {&names.not_after, identity.not_after},
-  };
   // Without a client certificate (public routes) no identity header is
-  // sent; the client's copies are still removed above.
-  bool has_identity = !identity.fingerprint_sha256.empty();
-  for (const auto& [name, value] : values) {
-    if (has_identity && !name->empty()) {
-      appendHeader(&out, *name, encodeHeaderValue(value));
+  // sent, but the client's copies are still removed from every request.
+  if (!identity.fingerprint_sha256.empty()) {
+    std::pair<const std::string*, std::string> values[] = {
+        {&names.cn, identity.cn},
+        {&names.subject, identity.subject},
+        {&names.issuer, identity.issuer},
+        {&names.serial, identity.serial_hex},
+        {&names.fingerprint, identity.fingerprint_sha256},
+        {&names.sans, sanList(identity)},
+        {&names.not_after, identity.not_after},
+    };
+    for (const auto& [name, value] : values) {
+      if (!name->empty()) {
+        appendHeader(&out, *name, encodeHeaderValue(value));
+      }
     }
   }
   // RFC 9440: a byte sequence (RFC 8941), the DER certificate in base64
@@ -230,7 +255,6 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
     }
     appendHeader(&out, names.client_cert_chain, chain);
   }
-  out += "\r\n";
   return out;
 }
 
@@ -238,17 +262,27 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
                                     int client_version_minor, bool close,
                                     ResponseFraming* out_framing) {
   std::string out;
-  out.reserve(512);
-  out += "HTTP/1.1 " + std::to_string(response.status) + " ";
-  out += response.reason.empty() ? reasonPhrase(response.status) : response.reason;
-  out += "\r\n";
+  appendClientResponseHead(&out, response, request_is_head, client_version_minor, close,
+                           out_framing);
+  return out;
+}
+
+void appendClientResponseHead(std::string* out, const MessageHead& response, bool request_is_head,
+                              int client_version_minor, bool close, ResponseFraming* out_framing) {
+  out->reserve(out->size() + 512);
+  out->append("HTTP/1.1 ");
+  appendNumber(out, static_cast<uint64_t>(response.status));
+  out->push_back(' ');
+  out->append(response.reason.empty() ? std::string_view(reasonPhrase(response.status))
+                                      : std::string_view(response.reason));
+  out->append("\r\n");
   std::vector<std::string> tokens = connectionTokens(response);
   for (const Header& header : response.headers) {
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
         equalsIgnoreCase(header.name, "Content-Length")) {
       continue;
     }
-    appendHeader(&out, header.name, header.value);
+    appendHeader(out, header.name, header.value);
   }
   ResponseFraming framing = ResponseFraming::None;
   if (!responseHasBody(response, request_is_head)) {
@@ -262,19 +296,20 @@ std::string buildClientResponseHead(const MessageHead& response, bool request_is
     close = true;
   }
   if (framing == ResponseFraming::Chunked) {
-    appendHeader(&out, "Transfer-Encoding", "chunked");
+    appendHeader(out, "Transfer-Encoding", "chunked");
   } else if (response.has_content_length && !response.chunked &&
              (framing == ResponseFraming::ContentLength || request_is_head ||
               response.status == 304)) {
     // HEAD and 304 responses keep the length of the body they describe.
-    appendHeader(&out, "Content-Length", std::to_string(response.content_length));
+    out->append("Content-Length: ");
+    appendNumber(out, response.content_length);
+    out->append("\r\n");
   }
   if (close && response.status >= 200) {
-    appendHeader(&out, "Connection", "close");
+    appendHeader(out, "Connection", "close");
   }
-  out += "\r\n";
+  out->append("\r\n");
   *out_framing = framing;
-  return out;
 }
 
 std::string encodeChunk(std::string_view data) {

@@ -47,6 +47,21 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
 std::string buildUpstreamRequestHead(const MessageHead& request, const policy::Identity& identity,
                                      const ForwardedFor& forwarded);
 
+// buildConnectionHeaders serializes the header lines of an upstream request
+// that depend only on the client connection and the route's header names:
+// X-Forwarded-For, X-Forwarded-Proto, Forwarded, the identity headers and
+// the RFC 9440 certificate headers. A connection builds them once per route
+// and passes them to appendUpstreamRequestHead for each request.
+std::string buildConnectionHeaders(const policy::Identity& identity, const ForwardedFor& forwarded,
+                                   const config::IdentityHeaderNames& names);
+
+// appendUpstreamRequestHead appends the head that buildUpstreamRequestHead
+// returns to |out|, with |connection_headers| from buildConnectionHeaders
+// for the same |names|.
+void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
+                               const config::IdentityHeaderNames& names,
+                               std::string_view connection_headers);
+
 // sanList renders the SANs as "DNS:a, URI:spiffe://x, email:e, IP:1.2.3.4".
 std::string sanList(const policy::Identity& identity);
 
@@ -69,6 +84,11 @@ enum class ResponseFraming {
 std::string buildClientResponseHead(const MessageHead& response, bool request_is_head,
                                     int client_version_minor, bool close,
                                     ResponseFraming* out_framing);
+
+// appendClientResponseHead appends the head that buildClientResponseHead
+// returns to |out|, so that a caller can reuse one buffer.
+void appendClientResponseHead(std::string* out, const MessageHead& response, bool request_is_head,
+                              int client_version_minor, bool close, ResponseFraming* out_framing);
 
 // encodeChunk frames |data| as one chunk of a chunked body. Empty data gives
 // an empty string: the last chunk is kLastChunk.

@@ -152,7 +152,11 @@ TargetCheck checkTarget(std::string_view target) {
   }
   TargetCheck check;
   check.ok = true;
-  check.path = normalizeEscapes(path);
+  if (path.find('%') == std::string_view::npos) {
+    check.path.assign(path);  // nothing to normalize
+  } else {
+    check.path = normalizeEscapes(path);
+  }
   check.target = check.path + std::string(target.substr(path.size()));
   return check;
 }

@@ -151,6 +151,9 @@ void ClientConnection::onHandshakeDone() {
   }
   state_ = State::Open;
   handshake_ms_ = millisecondsSince(accepted_at_);
+  if (const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name)) {
+    server_name_ = http::checkHostHeader(sni).host;
+  }
   server_->recordHandshake(nullptr, SSL_session_reused(tls_.ssl()) != 0,
                            secondsSince(accepted_at_));
   log::debug("tls.handshake_ok",
@@ -205,7 +208,7 @@ void ClientConnection::logHandshakeRejected(const char* reason) {
 void ClientConnection::processInput() {
   if (tunneling_) {
     if (!input_.empty() && upstream_ != nullptr) {
-      upstream_->send(std::move(input_));
+      upstream_->send(input_);
       input_.clear();
       armTimer(runtime_->config.timeouts.idle_ms);
     }
@@ -226,7 +229,7 @@ void ClientConnection::processInput() {
       log::info(
           "http.bad_request",
           {{"conn", id_}, {"peer", peer_}, {"cn", identity_.cn}, {"error", parser_.errorReason()}});
-      exchange_ = Exchange{};
+      exchange_.reset();
       exchange_.active = true;
       exchange_.started = std::chrono::steady_clock::now();
       if (too_large) {
@@ -250,8 +253,18 @@ void ClientConnection::processInput() {
   updateClientReading();
 }
 
+void ClientConnection::Exchange::reset() {
+  std::string head = std::move(upstream_head);
+  std::vector<std::string> addresses = std::move(tried);
+  *this = Exchange{};
+  head.clear();
+  addresses.clear();
+  upstream_head = std::move(head);
+  tried = std::move(addresses);
+}
+
 http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
-  exchange_ = Exchange{};
+  exchange_.reset();
   exchange_.active = true;
   exchange_.method = head.method;
   exchange_.version_minor = head.version_minor;
@@ -347,11 +360,13 @@ http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
     sendLocalReply(403, kForbiddenBody, has_body);
     return http::HeadAction::Continue;
   }
-  log::debug("policy.allowed", {{"conn", id_},
-                                {"cn", identity_.cn},
-                                {"path", target.path},
-                                {"route", decision.route->pattern()},
-                                {"rule", decision.rule}});
+  if (log::enabled(log::Level::Debug)) {
+    log::debug("policy.allowed", {{"conn", id_},
+                                  {"cn", identity_.cn},
+                                  {"path", target.path},
+                                  {"route", decision.route->pattern()},
+                                  {"rule", decision.rule}});
+  }
   forward(head, *decision.route);
   return http::HeadAction::Continue;
 }
@@ -392,6 +407,7 @@ bool ClientConnection::adoptCurrentRuntime() {
     // No client certificate (client_cert = "request"): nothing to check
     // again, and the new policy decides as for a new connection.
     runtime_ = current;
+    connection_headers_names_ = nullptr;
     return true;
   }
   // The configuration was reloaded since this connection's handshake: the
@@ -412,6 +428,7 @@ bool ClientConnection::adoptCurrentRuntime() {
     return false;
   }
   runtime_ = current;
+  connection_headers_names_ = nullptr;
   return true;
 }
 
@@ -445,8 +462,7 @@ bool ClientConnection::checkHost(const http::MessageHead& head, std::string* out
     sendLocalReply(400, "Bad request: " + problem + "\n", true);
     return false;
   }
-  const char* sni = SSL_get_servername(tls_.ssl(), TLSEXT_NAMETYPE_host_name);
-  std::string server_name = sni != nullptr ? http::checkHostHeader(sni).host : "";
+  const std::string& server_name = server_name_;
   if (runtime_->policy.hasHostRoutes() && !server_name.empty() && !host.host.empty() &&
       server_name != host.host) {
     log::info("http.misdirected", {{"conn", id_},
@@ -529,7 +545,11 @@ void ClientConnection::onBody(std::string_view data) {
     }
     return;
   }
-  upstream_->send(exchange_.request_chunked ? http::encodeChunk(data) : std::string(data));
+  if (exchange_.request_chunked) {
+    upstream_->send(http::encodeChunk(data));
+  } else {
+    upstream_->send(data);
+  }
   updateClientReading();
 }
 
@@ -552,9 +572,14 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   if (!route.headers.client_cert.empty() || !route.headers.client_cert_chain.empty()) {
     addCertificateEncodings();
   }
-  http::ForwardedFor forwarded{peer_ip_};
-  exchange_.upstream_head =
-      http::buildUpstreamRequestHead(head, identity_, forwarded, route.headers);
+  if (connection_headers_names_ != &route.headers) {
+    connection_headers_ =
+        http::buildConnectionHeaders(identity_, http::ForwardedFor{peer_ip_}, route.headers);
+    connection_headers_names_ = &route.headers;
+  }
+  exchange_.upstream_head.clear();
+  http::appendUpstreamRequestHead(&exchange_.upstream_head, head, route.headers,
+                                  connection_headers_);
   if (!exchange_.upgrade_protocol.empty()) {
     exchange_.upstream_head.insert(
         exchange_.upstream_head.size() - 2,
@@ -565,11 +590,11 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
     releaseUpstream();
   }
   if (upstream_ != nullptr) {
+    // The response timer starts in setUpstreamReading below.
     exchange_.reused_link = true;
     exchange_.upstream_address = upstream_->address;
     upstream_->parser.resume();
     upstream_->idle = false;
-    armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   } else if (!connectUpstream()) {
     return;
   }
@@ -653,7 +678,7 @@ bool ClientConnection::retryUpstream(const std::string& error) {
   if (!connectUpstream()) {
     return true;  // connectUpstream replied with 502
   }
-  upstream_->send(std::move(pending));
+  upstream_->send(pending);
   return true;
 }
 
@@ -677,15 +702,15 @@ void ClientConnection::maybeFinishExchange() {
   if (!exchange_.active || !exchange_.request_complete || !exchange_.response_complete) {
     return;
   }
-  exchange_ = Exchange{};
+  exchange_.reset();
   if (close_after_exchange_ || eof_ || server_->draining()) {
     closeAfterFlush(true);
     return;
   }
   parser_.resume();
   parser_paused_ = false;
-  if (input_.empty()) {
-    input_.shrink_to_fit();  // an idle connection keeps no read capacity
+  if (input_.empty() && input_.capacity() > kKeptInputCapacity) {
+    input_.shrink_to_fit();  // an idle connection keeps little read capacity
   }
   armTimer(runtime_->config.timeouts.idle_ms);
 }

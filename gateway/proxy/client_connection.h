@@ -93,6 +93,25 @@ class ClientConnection : public http::ParserHandler {
     uint64_t bytes_out = 0;
     int64_t upstream_ms = -1;
     std::chrono::steady_clock::time_point started;
+
+    // reset starts a new exchange. The buffers that every forwarded request
+    // fills keep their capacity, so keep-alive requests do not allocate
+    // them again.
+    void reset();
+  };
+
+  // PlaintextBatch collects what sendPlaintext sends while it exists and
+  // encrypts it in one piece when it ends, so that a response head and its
+  // body go out as one TLS record and one socket write.
+  class PlaintextBatch {
+   public:
+    explicit PlaintextBatch(ClientConnection* owner);
+    ~PlaintextBatch();
+    PlaintextBatch(const PlaintextBatch&) = delete;
+    PlaintextBatch& operator=(const PlaintextBatch&) = delete;
+
+   private:
+    ClientConnection* owner_;
   };
 
   class ResponseHandler : public http::ParserHandler {
@@ -144,7 +163,9 @@ class ClientConnection : public http::ParserHandler {
   void startTunnel(std::string_view rest);
 
   void sendPlaintext(std::string_view data);
-  void writeRaw(std::string data);
+  void encryptAndWrite(std::string_view data);
+  void flushPlaintext();
+  void writeRaw(std::string_view data);
   void closeAfterFlush(bool send_close_notify);
   void updateClientReading();
   void detachUpstream();
@@ -170,6 +191,13 @@ class ClientConnection : public http::ParserHandler {
   std::chrono::steady_clock::time_point accepted_at_;
   policy::Identity identity_;
   int64_t handshake_ms_ = 0;
+  std::string server_name_;  // the checked SNI host name, empty without SNI
+  // The per-connection header lines of upstream requests
+  // (http::buildConnectionHeaders) for the route header names they were
+  // built for. A runtime switch clears them, because the names belong to
+  // the runtime.
+  std::string connection_headers_;
+  const config::IdentityHeaderNames* connection_headers_names_ = nullptr;
 
   http::Parser parser_;
   bool parser_paused_ = false;
@@ -187,6 +215,9 @@ class ClientConnection : public http::ParserHandler {
   std::string upstream_protocol_error_;  // set when the response head is rejected
   UpstreamLink* upstream_ = nullptr;     // owned until detached; freed in its close callback
   size_t client_pending_bytes_ = 0;      // written to the client socket, not yet sent
+  bool batching_plaintext_ = false;      // a PlaintextBatch is open
+  std::string plaintext_batch_;          // plaintext collected by the open PlaintextBatch
+  std::string response_head_;            // the client response head, reused between responses
 };
 
 }  // namespace gw::proxy

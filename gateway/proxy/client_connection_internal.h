@@ -22,6 +22,14 @@ namespace gw::proxy {
 inline constexpr size_t kHighWater = 256 * 1024;
 inline constexpr size_t kLowWater = 64 * 1024;
 
+// Read capacity a connection keeps between requests, enough for a typical
+// request head, so that the next request does not allocate it again.
+inline constexpr size_t kKeptInputCapacity = 1024;
+
+// A PlaintextBatch is encrypted early once it reaches the payload of one
+// full TLS record.
+inline constexpr size_t kMaxPlaintextBatch = 16 * 1024;
+
 // Pipelined requests beyond this many buffered bytes wait in the socket.
 inline constexpr size_t kMaxBufferedInput = 64 * 1024;
 

@@ -18,26 +18,69 @@ void ClientConnection::sendPlaintext(std::string_view data) {
   if (state_ != State::Open || data.empty()) {
     return;
   }
+  if (batching_plaintext_) {
+    plaintext_batch_.append(data);
+    if (plaintext_batch_.size() >= kMaxPlaintextBatch) {
+      flushPlaintext();
+    }
+    return;
+  }
+  encryptAndWrite(data);
+}
+
+void ClientConnection::encryptAndWrite(std::string_view data) {
   if (!tls_.write(data)) {
     log::info("conn.tls_error", {{"conn", id_}, {"tls_err", errorText(tls_.errorCode())}});
     closeNow();
     return;
   }
-  writeRaw(tls_.takeOutput());
+  writeRaw(tls_.peekOutput());
+  tls_.clearOutput();
 }
 
-void ClientConnection::writeRaw(std::string data) {
+// flushPlaintext encrypts the batched plaintext as one SSL_write, so a
+// response head and a small body leave in one TLS record and one write.
+void ClientConnection::flushPlaintext() {
+  if (plaintext_batch_.empty()) {
+    return;
+  }
+  if (state_ == State::Open) {
+    encryptAndWrite(plaintext_batch_);
+  }
+  plaintext_batch_.clear();
+}
+
+ClientConnection::PlaintextBatch::PlaintextBatch(ClientConnection* owner) : owner_(owner) {
+  owner_->batching_plaintext_ = true;
+}
+
+ClientConnection::PlaintextBatch::~PlaintextBatch() {
+  owner_->batching_plaintext_ = false;
+  owner_->flushPlaintext();
+}
+
+void ClientConnection::writeRaw(std::string_view data) {
   if (data.empty() || state_ == State::Closed) {
     return;
   }
-  size_t len = data.size();
-  int rc = WriteRequest::start(reinterpret_cast<uv_stream_t*>(&tcp_), std::move(data), onWrite);
+  size_t queued = 0;
+  int rc = WriteRequest::send(reinterpret_cast<uv_stream_t*>(&tcp_), data, onWrite, &queued);
   if (rc != 0) {
     log::debug("conn.write_failed", {{"conn", id_}, {"error", uv_strerror(rc)}});
     closeNow();
     return;
   }
-  client_pending_bytes_ += len;
+  client_pending_bytes_ += queued;
+  if (!exchange_.active) {
+    return;
+  }
+  // The client's send timeout runs while bytes wait for it. It restarts
+  // whenever the client takes data, which is here for bytes written
+  // directly and in onWrite for queued ones.
+  bool timer_running = uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)) != 0;
+  if (queued == 0 ? timer_running : !timer_running) {
+    armTimer(runtime_->config.timeouts.idle_ms);
+  }
 }
 
 void ClientConnection::onWrite(uv_write_t* req, int status) {
@@ -93,6 +136,7 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
   if (state_ == State::Closing || state_ == State::Closed) {
     return;
   }
+  flushPlaintext();
   if (send_close_notify && state_ == State::Open) {
     tls_.shutdown();
     writeRaw(tls_.takeOutput());
@@ -120,6 +164,7 @@ void ClientConnection::closeNow() {
     logExchange("aborted");
   }
   state_ = State::Closed;
+  plaintext_batch_.clear();
   releaseUpstream();
   server_->forget(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClose);
@@ -189,7 +234,7 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
       } else if (self->parser_.inMessage()) {
         log::info("http.header_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});
-        self->exchange_ = Exchange{};
+        self->exchange_.reset();
         self->exchange_.active = true;
         self->exchange_.started = std::chrono::steady_clock::now();
         self->sendLocalReply(408, "Request timeout: the request head did not arrive in time\n",

@@ -63,6 +63,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
   if (link != upstream_) {
     return;
   }
+  PlaintextBatch batch(this);
   if (tunneling_) {
     sendPlaintext(data);
     armTimer(runtime_->config.timeouts.idle_ms);
@@ -77,7 +78,6 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     detachUpstream();
     return;
   }
-  armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
   std::string_view rest = data;
   while (true) {
     http::FeedResult result = link->parser.feed(rest);
@@ -105,6 +105,11 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
     break;
   }
   if (!exchange_.response_complete) {
+    // The upstream sent data, so its response timeout starts again, unless
+    // reading stopped for a slow client and the client's timeout applies.
+    if (link->wantsReading()) {
+      armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+    }
     return;
   }
   if (!rest.empty()) {
@@ -292,13 +297,14 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
   bool is_head = exchange_.method == "HEAD";
   exchange_.status = head.status;
   exchange_.response_started = true;
-  std::string out = http::buildClientResponseHead(head, is_head, exchange_.version_minor, close,
-                                                  &exchange_.framing);
+  response_head_.clear();
+  http::appendClientResponseHead(&response_head_, head, is_head, exchange_.version_minor, close,
+                                 &exchange_.framing);
   if (close || exchange_.framing == http::ResponseFraming::UntilClose) {
     close_after_exchange_ = true;
   }
   upstream_keep_alive_ = head.keep_alive;
-  sendPlaintext(out);
+  sendPlaintext(response_head_);
   if (is_head) {
     *out_action = http::HeadAction::SkipBody;
   }

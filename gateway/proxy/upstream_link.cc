@@ -37,15 +37,18 @@ void UpstreamLink::onConnect(uv_connect_t* req, int status) {
     link->connected = true;
     uv_tcp_nodelay(&link->tcp_, 1);
     if (!link->queued_.empty()) {
-      link->writeNow(std::move(link->queued_));
-      link->queued_.clear();
+      std::string queued = link->takeQueued();
+      link->writeNow(queued);
+      if (link->owner == nullptr) {
+        return;  // the write failed and the owner detached the link
+      }
     }
     link->setReading(link->want_reading_);
   }
   link->owner->onUpstreamConnected(link, status);
 }
 
-void UpstreamLink::send(std::string data) {
+void UpstreamLink::send(std::string_view data) {
   if (closing_ || data.empty()) {
     return;
   }
@@ -54,15 +57,19 @@ void UpstreamLink::send(std::string data) {
     queued_ += data;
     return;
   }
-  pending_bytes += data.size();
-  writeNow(std::move(data));
+  writeNow(data);
 }
 
-void UpstreamLink::writeNow(std::string data) {
-  int rc = WriteRequest::start(reinterpret_cast<uv_stream_t*>(&tcp_), std::move(data), onWrite);
+// writeNow counts in |pending_bytes| only what waits in a queued write, so
+// bytes the socket took at once need no onWrite.
+void UpstreamLink::writeNow(std::string_view data) {
+  size_t queued = 0;
+  int rc = WriteRequest::send(reinterpret_cast<uv_stream_t*>(&tcp_), data, onWrite, &queued);
   if (rc != 0 && owner != nullptr) {
     owner->onUpstreamEof(this, rc);
+    return;
   }
+  pending_bytes += queued;
 }
 
 void UpstreamLink::onWrite(uv_write_t* req, int status) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <uv.h>
 
@@ -29,8 +30,8 @@ struct UpstreamLink {
                               const UpstreamAddress& address, http::ParserHandler* handler,
                               size_t max_header_bytes, int* out_error);
 
-  // send writes |data|, or queues it until connected.
-  void send(std::string data);
+  // send writes |data|, or queues a copy until connected.
+  void send(std::string_view data);
 
   // takeQueued returns the bytes not yet written because the connection is
   // not up, and clears them.
@@ -43,6 +44,9 @@ struct UpstreamLink {
 
   // setReading starts or stops reading responses (backpressure).
   void setReading(bool on);
+
+  // wantsReading reports the last setReading choice.
+  bool wantsReading() const { return want_reading_; }
 
   // close detaches the owner and closes the socket; the link frees itself
   // in the close callback.
@@ -66,7 +70,7 @@ struct UpstreamLink {
   static void onWrite(uv_write_t* req, int status);
   static void onClose(uv_handle_t* handle);
 
-  void writeNow(std::string data);
+  void writeNow(std::string_view data);
 
   uv_tcp_t tcp_;
   uv_connect_t connect_req_;

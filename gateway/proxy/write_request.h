@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <uv.h>
 
@@ -22,6 +23,35 @@ struct WriteRequest {
     int rc = uv_write(&request->req, stream, &buf, 1, on_write);
     if (rc != 0) {
       delete request;
+    }
+    return rc;
+  }
+
+  // send writes |data| to |stream| directly as far as the socket takes it,
+  // and queues a copy of the rest as a WriteRequest. The direct write is
+  // tried only when nothing is queued on |stream| (libuv's uv_try_write
+  // returns UV_EAGAIN otherwise), so the bytes keep their order. It sets
+  // |out_queued| to the number of bytes queued, whose |on_write| follows,
+  // and returns 0 or the libuv error of the queued write.
+  static int send(uv_stream_t* stream, std::string_view data, uv_write_cb on_write,
+                  size_t* out_queued) {
+    *out_queued = 0;
+    if (uv_stream_get_write_queue_size(stream) == 0) {
+      uv_buf_t buf =
+          uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+      int written = uv_try_write(stream, &buf, 1);
+      if (written > 0) {
+        data.remove_prefix(static_cast<size_t>(written));
+      }
+      // Any error other than UV_EAGAIN is reported again by the queued
+      // write, through |on_write| as before.
+    }
+    if (data.empty()) {
+      return 0;
+    }
+    int rc = start(stream, std::string(data), on_write);
+    if (rc == 0) {
+      *out_queued = data.size();
     }
     return rc;
   }

@@ -49,6 +49,12 @@ TlsStatus TlsSession::read(std::string* out) {
     int ret = SSL_read(ssl_.get(), buf, sizeof(buf));
     if (ret > 0) {
       out->append(buf, static_cast<size_t>(ret));
+      // BoringSSL has no read-ahead in TLS, so with no decrypted bytes left
+      // and no unread input another SSL_read could only return
+      // SSL_ERROR_WANT_READ. Skipping it saves a call per request.
+      if (SSL_pending(ssl_.get()) == 0 && BIO_pending(input_) == 0) {
+        return TlsStatus::Ok;
+      }
       continue;
     }
     int err = SSL_get_error(ssl_.get(), ret);
@@ -100,6 +106,21 @@ void TlsSession::shutdown() {
 
 bool TlsSession::hasOutput() const {
   return BIO_pending(output_) > 0;
+}
+
+std::string_view TlsSession::peekOutput() const {
+  const uint8_t* contents = nullptr;
+  size_t len = 0;
+  if (!BIO_mem_contents(output_, &contents, &len)) {
+    return {};
+  }
+  return std::string_view(reinterpret_cast<const char*>(contents), len);
+}
+
+void TlsSession::clearOutput() {
+  if (BIO_pending(output_) > 0) {
+    BIO_reset(output_);
+  }
 }
 
 std::string TlsSession::takeOutput() {

@@ -50,6 +50,12 @@ class TlsSession {
 
   // takeOutput moves out the ciphertext waiting to be sent.
   std::string takeOutput();
+
+  // peekOutput returns the ciphertext waiting to be sent without copying
+  // it. The view is valid until the next call on this session; clearOutput
+  // drops the bytes once the caller has sent or copied them.
+  std::string_view peekOutput() const;
+  void clearOutput();
   bool hasOutput() const;
 
   SSL* ssl() const { return ssl_.get(); }

@@ -142,6 +142,29 @@ TEST_SUITE("http.Parser") {
     CHECK(headerNames(handler.heads[1]) == "[Host]");
   }
 
+  TEST_CASE("next message starts with empty head") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+    std::string second = "POST /b HTTP/1.1\r\nHost: other.test\r\nContent-Length: 2\r\n\r\nhi";
+
+    FeedResult first_result = parser.feed(kGet);
+    REQUIRE(first_result.status == ParseStatus::Paused);
+    parser.resume();
+    FeedResult second_result = parser.feed(second);
+
+    CHECK(second_result.status == ParseStatus::Paused);
+    REQUIRE(handler.heads.size() == 2);
+    const MessageHead& head = handler.heads[1];
+    CHECK(head.method == "POST");
+    CHECK(head.target == "/b");
+    CHECK(headerNames(head) == "[Host][Content-Length]");
+    REQUIRE(head.headers.size() == 2);
+    CHECK(head.headers[0].value == "other.test");
+    CHECK(head.has_content_length);
+    CHECK(head.content_length == 2);
+    CHECK(handler.bodies[1] == "hi");
+  }
+
   TEST_CASE("head split into 1-byte feeds") {
     RecordingHandler handler;
     Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);

@@ -396,6 +396,43 @@ TEST_SUITE("http.buildUpstreamRequestHead") {
   }
 }
 
+TEST_SUITE("http.appendUpstreamRequestHead") {
+  TEST_CASE("reused connection headers give same head") {
+    MessageHead first = getRequest({{"Host", "gateway.test"}, {"X-Client-CN", "spoofed"}});
+    MessageHead second = getRequest({{"Host", "gateway.test"}, {"Content-Length", "3"}});
+    second.method = "POST";
+    second.has_content_length = true;
+    second.content_length = 3;
+    gw::config::IdentityHeaderNames names;
+    std::string connection_headers =
+        gw::http::buildConnectionHeaders(demoIdentity(), ForwardedFor{"192.0.2.7"}, names);
+
+    std::string out = "kept";
+    gw::http::appendUpstreamRequestHead(&out, first, names, connection_headers);
+    std::string first_expected =
+        buildUpstreamRequestHead(first, demoIdentity(), ForwardedFor{"192.0.2.7"}, names);
+    CHECK(out == "kept" + first_expected);
+
+    out.clear();
+    gw::http::appendUpstreamRequestHead(&out, second, names, connection_headers);
+    CHECK(out ==
+          buildUpstreamRequestHead(second, demoIdentity(), ForwardedFor{"192.0.2.7"}, names));
+    CHECK(valuesOf(splitHead(out), "Content-Length") == "[3]");
+  }
+
+  TEST_CASE("connection headers carry identity") {
+    gw::config::IdentityHeaderNames names;
+
+    std::string lines =
+        gw::http::buildConnectionHeaders(demoIdentity(), ForwardedFor{"192.0.2.7"}, names);
+
+    CHECK(lines.find("X-Forwarded-For: 192.0.2.7\r\n") != std::string::npos);
+    CHECK(lines.find("X-Client-CN: good-client\r\n") != std::string::npos);
+    CHECK(lines.find("\r\n\r\n") == std::string::npos);
+    CHECK(lines.substr(lines.size() - 2) == "\r\n");
+  }
+}
+
 TEST_SUITE("http.buildClientResponseHead") {
   TEST_CASE("HEAD response has no body") {
     ResponseFraming framing = ResponseFraming::Chunked;

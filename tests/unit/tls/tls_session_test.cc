@@ -222,6 +222,56 @@ TEST_SUITE("tls.TlsSession") {
     CHECK(std::string(buf, 4) == "pong");
   }
 
+  TEST_CASE("records split across feeds are read") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+    const std::string first = "GET /a HTTP/1.1\r\n\r\n";
+    const std::string second = "GET /b HTTP/1.1\r\n\r\n";
+    REQUIRE(SSL_write(client.ssl(), first.data(), static_cast<int>(first.size())) > 0);
+    REQUIRE(SSL_write(client.ssl(), second.data(), static_cast<int>(second.size())) > 0);
+    SSL_shutdown(client.ssl());
+    std::string records = client.takeOutput();
+    std::string received;
+
+    // The first half ends inside the second record, so only the first record
+    // is read.
+    server.feed(std::string_view(records).substr(0, records.size() / 2));
+    CHECK(server.read(&received) == TlsStatus::Ok);
+    CHECK(received == first);
+
+    server.feed(std::string_view(records).substr(records.size() / 2));
+    CHECK(server.read(&received) == TlsStatus::Closed);
+    CHECK(received == first + second);
+  }
+
+  TEST_CASE("peekOutput shows output until cleared") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+
+    CHECK(server.peekOutput().empty());
+    REQUIRE(server.write("pong"));
+    std::string sent(server.peekOutput());
+    CHECK_FALSE(sent.empty());
+    CHECK(server.peekOutput() == sent);
+    server.clearOutput();
+    CHECK(server.peekOutput().empty());
+    CHECK_FALSE(server.hasOutput());
+
+    client.feed(sent);
+    char buf[16];
+    int read_len = SSL_read(client.ssl(), buf, sizeof(buf));
+    REQUIRE(read_len == 4);
+    CHECK(std::string(buf, 4) == "pong");
+  }
+
   TEST_CASE("close_notify reads as Closed") {
     Pki pki;
     KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
