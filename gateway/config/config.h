@@ -37,6 +37,7 @@ struct TlsConfig {
 struct Timeouts {
   uint32_t handshake_ms = 10'000;
   uint32_t request_header_ms = 30'000;
+  uint32_t request_body_ms = 30'000;  // a held request body, see Limits::request_buffer_bytes
   uint32_t idle_ms = 60'000;
   uint32_t upstream_connect_ms = 5'000;
   uint32_t upstream_response_ms = 60'000;
@@ -46,6 +47,10 @@ struct Limits {
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 4ull << 30;  // request body; larger ones get 413
   uint32_t max_connections = 8'000;
+  // A request body up to this size is received whole before anything of
+  // the request goes upstream, so a body with broken framing reaches no
+  // upstream. Larger bodies, and those behind Expect: 100-continue, stream.
+  uint32_t request_buffer_bytes = 64 * 1024;
 };
 
 struct UpstreamConfig {

@@ -512,17 +512,19 @@ void readTls(Reader& reader, const toml::table& root, GatewayConfig* config) {
 void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfig* config) {
   if (const toml::table* timeouts = reader.table(root, "timeouts", false)) {
     reader.rejectUnknownKeys(*timeouts, "[timeouts]",
-                             {"handshake_ms", "request_header_ms", "idle_ms", "upstream_connect_ms",
-                              "upstream_response_ms"});
+                             {"handshake_ms", "request_header_ms", "request_body_ms", "idle_ms",
+                              "upstream_connect_ms", "upstream_response_ms"});
     reader.milliseconds(*timeouts, "handshake_ms", &config->timeouts.handshake_ms);
     reader.milliseconds(*timeouts, "request_header_ms", &config->timeouts.request_header_ms);
+    reader.milliseconds(*timeouts, "request_body_ms", &config->timeouts.request_body_ms);
     reader.milliseconds(*timeouts, "idle_ms", &config->timeouts.idle_ms);
     reader.milliseconds(*timeouts, "upstream_connect_ms", &config->timeouts.upstream_connect_ms);
     reader.milliseconds(*timeouts, "upstream_response_ms", &config->timeouts.upstream_response_ms);
   }
   if (const toml::table* limits = reader.table(root, "limits", false)) {
-    reader.rejectUnknownKeys(*limits, "[limits]",
-                             {"max_header_bytes", "max_connections", "max_body_bytes"});
+    reader.rejectUnknownKeys(
+        *limits, "[limits]",
+        {"max_header_bytes", "max_connections", "max_body_bytes", "request_buffer_bytes"});
     if (const toml::node* node = limits->get("max_body_bytes")) {
       if (!node->is_integer() || node->as_integer()->get() < 0) {
         reader.fail(node, "'max_body_bytes' must be a non-negative integer (bytes)");
@@ -534,6 +536,8 @@ void readTimeoutsAndLimits(Reader& reader, const toml::table& root, GatewayConfi
                            1024 * 1024);
     reader.unsignedInteger(*limits, "max_connections", &config->limits.max_connections, 1,
                            1'000'000);
+    reader.unsignedInteger(*limits, "request_buffer_bytes", &config->limits.request_buffer_bytes, 0,
+                           16 * 1024 * 1024);
   }
 }
 

@@ -256,11 +256,16 @@ void ClientConnection::processInput() {
 void ClientConnection::Exchange::reset() {
   std::string head = std::move(upstream_head);
   std::vector<std::string> addresses = std::move(tried);
+  std::string body = std::move(held);
   *this = Exchange{};
   head.clear();
   addresses.clear();
+  body.clear();
   upstream_head = std::move(head);
   tried = std::move(addresses);
+  if (body.capacity() <= kKeptHeldCapacity) {
+    held = std::move(body);
+  }
 }
 
 http::HeadAction ClientConnection::onHead(http::MessageHead& head) {
@@ -526,7 +531,7 @@ bool ClientConnection::checkFraming(const http::MessageHead& head) {
 }
 
 void ClientConnection::onBody(std::string_view data) {
-  if (!exchange_.forwarded || upstream_ == nullptr) {
+  if (!exchange_.forwarded || (upstream_ == nullptr && !exchange_.holding)) {
     return;  // the request got a local reply, so its body is discarded
   }
   exchange_.bytes_in += data.size();
@@ -540,8 +545,21 @@ void ClientConnection::onBody(std::string_view data) {
     } else {
       detachUpstream();
       exchange_.forwarded = false;
+      exchange_.holding = false;
       sendLocalReply(413, "Content too large: the request body exceeds the gateway's limit\n",
                      true);
+    }
+    return;
+  }
+  if (exchange_.holding) {
+    if (exchange_.request_chunked) {
+      exchange_.held += http::encodeChunk(data);
+    } else {
+      exchange_.held.append(data);
+    }
+    armTimer(runtime_->config.timeouts.request_body_ms);
+    if (exchange_.held.size() > runtime_->config.limits.request_buffer_bytes) {
+      sendHeldRequest();  // too large to hold: the rest streams
     }
     return;
   }
@@ -555,9 +573,34 @@ void ClientConnection::onBody(std::string_view data) {
 
 void ClientConnection::onMessageComplete() {
   exchange_.request_complete = true;
-  if (exchange_.forwarded && upstream_ != nullptr && exchange_.request_chunked) {
+  if (!exchange_.forwarded) {
+    return;
+  }
+  if (exchange_.holding) {
+    if (exchange_.request_chunked) {
+      exchange_.held += http::buildLastChunk(parser_.trailers());
+    }
+    sendHeldRequest();
+  } else if (upstream_ != nullptr && exchange_.request_chunked) {
     upstream_->send(http::buildLastChunk(parser_.trailers()));
   }
+}
+
+// sendHeldRequest ends holding: it connects to the upstream and sends the
+// head and the body bytes held so far.
+void ClientConnection::sendHeldRequest() {
+  exchange_.holding = false;
+  uv_timer_stop(&timer_);
+  if (!connectUpstream()) {
+    return;  // connectUpstream replied with 502
+  }
+  upstream_->send(exchange_.upstream_head);
+  if (!exchange_.held.empty()) {
+    upstream_->send(exchange_.held);
+    exchange_.held.clear();
+  }
+  setUpstreamReading(client_pending_bytes_ < kHighWater);
+  updateClientReading();
 }
 
 void ClientConnection::forward(const http::MessageHead& head, const policy::Route& route) {
@@ -588,6 +631,19 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   }
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     releaseUpstream();
+  }
+  // A body of up to request_buffer_bytes is received whole before the
+  // upstream sees any of the request, so that a body whose framing turns
+  // out to be broken (a bad chunk size, say) reaches no upstream. A client
+  // that sent Expect: 100-continue waits for the upstream's 100 before it
+  // sends the body, so its request streams at once.
+  if ((head.chunked || head.content_length > 0) &&
+      runtime_->config.limits.request_buffer_bytes > 0 && exchange_.upgrade_protocol.empty() &&
+      head.find("Expect") == nullptr) {
+    releaseUpstream();  // a kept-alive link waits in the pool meanwhile
+    exchange_.holding = true;
+    armTimer(runtime_->config.timeouts.request_body_ms);
+    return;
   }
   if (upstream_ != nullptr) {
     // The response timer starts in setUpstreamReading below.

@@ -81,6 +81,8 @@ class ClientConnection : public http::ParserHandler {
     std::vector<std::string> tried;  // addresses tried for this request
     bool reused_link = false;        // sent on a kept-alive upstream connection
     bool retryable = false;          // idempotent and without a body
+    bool holding = false;            // the body is held back until complete, see held
+    std::string held;                // request body bytes, framed for the upstream, not yet sent
     std::string upgrade_protocol;    // the Upgrade header of an upgrade request
     bool request_complete = false;
     bool response_started = false;
@@ -150,6 +152,7 @@ class ClientConnection : public http::ParserHandler {
   bool checkFraming(const http::MessageHead& head);
   void forward(const http::MessageHead& head, const policy::Route& route);
   bool connectUpstream();
+  void sendHeldRequest();
   void addCertificateEncodings();
   bool retryUpstream(const std::string& error);
   bool hasUntriedAddress() const;

@@ -25,6 +25,8 @@ inline constexpr size_t kLowWater = 64 * 1024;
 // Read capacity a connection keeps between requests, enough for a typical
 // request head, so that the next request does not allocate it again.
 inline constexpr size_t kKeptInputCapacity = 1024;
+// Capacity of the held-body buffer that survives between requests.
+inline constexpr size_t kKeptHeldCapacity = 2048;
 
 // A PlaintextBatch is encrypted early once it reaches the payload of one
 // full TLS record.

@@ -227,6 +227,12 @@ void ClientConnection::onTimer(uv_timer_t* timer) {
       if (self->tunneling_) {
         log::debug("tunnel.idle_timeout", {{"conn", self->id_}});
         self->closeAfterFlush(true);
+      } else if (self->exchange_.holding) {
+        log::info("http.body_timeout", {{"conn", self->id_}, {"cn", self->identity_.cn}});
+        self->exchange_.holding = false;
+        self->exchange_.forwarded = false;
+        self->sendLocalReply(408, "Request timeout: the request body did not arrive in time\n",
+                             true);
       } else if (self->exchange_.active) {
         log::info("conn.send_timeout",
                   {{"conn", self->id_}, {"peer", self->peer_}, {"cn", self->identity_.cn}});

@@ -20,7 +20,8 @@ SILENT_PORT=$(free_port)
 write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" 'tls.min_version="1.2"' \
   timeouts.handshake_ms=1500 timeouts.request_header_ms=1500 timeouts.idle_ms=1500 \
   timeouts.upstream_connect_ms=1500 timeouts.upstream_response_ms=1500 \
-  limits.max_header_bytes=2048 limits.max_body_bytes=1000
+  timeouts.request_body_ms=1500 limits.max_header_bytes=2048 limits.max_body_bytes=1000 \
+  limits.request_buffer_bytes=512
 cat >"$WORK/conf/policy.toml" <<TOML
 [upstreams.scripted]
 address = "127.0.0.1:$UPSTREAM_PORT"
@@ -94,9 +95,10 @@ rejected_before_upstream(
     b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1001\r\n\r\n" + b"a" * 1001,
     local_reply(413, "Content too large: the request body exceeds the gateway's limit\n"))
 
-# A chunked body is streamed, so the upstream gets the head and the chunks
-# within the limit, then its connection is closed. A request before it
-# leaves a kept-alive upstream connection, which the upload then uses.
+# A chunked body larger than request_buffer_bytes (512 here) is streamed,
+# so the upstream gets the head and the chunks within the limit, then its
+# connection is closed. A request before it leaves a kept-alive upstream
+# connection, which the upload then uses.
 client = TlsClient(gateway_port, certs)
 client.send(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 client.wait_closed()
@@ -113,6 +115,18 @@ check.true("413 for a chunked body: upstream gets the head", head.startswith(b"P
            f"got {head[:40]!r}")
 check.true("413 for a chunked body: upstream gets whole chunks within the limit only",
            body in (b"", chunk, chunk * 2), f"got {len(body)} body bytes: {body[:40]!r}")
+
+# A held body (under request_buffer_bytes) that stops arriving gets 408
+# after request_body_ms, and the upstream sees nothing of the request.
+before = upstream.received()
+client = TlsClient(gateway_port, certs)
+client.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n" + b"b" * 10)
+reply, elapsed = timed(client.wait_closed)
+check.equal("408 for a held body: reply and close", reply,
+            local_reply(408, "Request timeout: the request body did not arrive in time\n"))
+check.true("408 for a held body: after about request_body_ms", 1.2 < elapsed < 6,
+           f"took {elapsed:.2f} s")
+check.equal("408 for a held body: upstream receives nothing", upstream.received()[len(before):], b"")
 
 # 408: the head arrives one byte every 100 ms and is not complete in time.
 client = TlsClient(gateway_port, certs)

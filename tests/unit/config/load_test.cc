@@ -178,6 +178,8 @@ TEST_SUITE("config.load") {
     CHECK(result->timeouts.upstream_response_ms == 60'000);
     CHECK(result->limits.max_header_bytes == 16 * 1024);
     CHECK(result->limits.max_connections == 8'000);
+    CHECK(result->timeouts.request_body_ms == 30'000);
+    CHECK(result->limits.request_buffer_bytes == 64 * 1024);
   }
 
   TEST_CASE("explicit timeouts and limits are read") {
@@ -191,6 +193,7 @@ idle_ms = 86400000
 [limits]
 max_header_bytes = 1024
 max_connections = 7
+request_buffer_bytes = 0
 )";
     gw::Result<GatewayConfig> result = loadGatewayConfig(dir.write("gateway.toml", gateway));
     REQUIRE_MESSAGE(result.ok(), result.error());
@@ -200,6 +203,19 @@ max_connections = 7
     CHECK(result->timeouts.request_header_ms == 30'000);
     CHECK(result->limits.max_header_bytes == 1024);
     CHECK(result->limits.max_connections == 7);
+    CHECK(result->limits.request_buffer_bytes == 0);
+  }
+
+  TEST_CASE("request_buffer_bytes over 16 MiB is rejected with the range") {
+    TempDir dir;
+    dir.write("policy.toml", kPolicy);
+    std::string path = dir.write("gateway.toml", std::string(kGateway) +
+                                                     "\n[limits]\nrequest_buffer_bytes = 16777217\n");
+
+    std::string error = loadError(path);
+
+    CHECK(error.find("request_buffer_bytes") != std::string::npos);
+    CHECK(error.find("16777216") != std::string::npos);
   }
 
   TEST_CASE("TOML syntax error names location") {
