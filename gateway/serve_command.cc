@@ -213,7 +213,8 @@ int runServe(int argc, char** argv) {
   uv_loop_init(&loop);
   int exit_code = 0;
   {
-    proxy::Server server(&loop, *runtime, options.config);
+    proxy::ConnectionLimit limit((*runtime)->config.limits.max_connections);
+    proxy::Server server(&loop, *runtime, options.config, &limit);
     proxy::AdminServer admin(&loop, &server);
     Status status = server.listen();
     if (status && (*runtime)->config.has_admin) {

@@ -41,6 +41,12 @@ static void describeMetrics() {
   registry.describe("certgate_upstream_healthy", "gauge",
                     "1 if the upstream's last exchange succeeded, 0 if it failed");
   registry.describe("certgate_connections_active", "gauge", "Open client connections");
+  registry.describe("certgate_connection_limit_reached_total", "counter",
+                    "Times [limits] max_connections was reached and listeners stopped accepting");
+  registry.describe("certgate_listeners_paused", "gauge",
+                    "Listeners that wait for a free connection slot under [limits] "
+                    "max_connections");
+  registry.increment("certgate_connection_limit_reached_total", {}, 0);
   registry.describe("certgate_reloads_total", "counter", "Configuration reloads by result");
   registry.describe("certgate_config_version", "gauge",
                     "Configuration version, 0 at start, +1 per successful reload");
@@ -51,12 +57,88 @@ static void describeMetrics() {
                     "expire within 7 and 30 days");
 }
 
-Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path)
-    : loop_(loop), runtime_(std::move(runtime)), config_path_(std::move(config_path)) {
+bool ConnectionLimit::tryAcquire() {
+  size_t current = active_.load();
+  do {
+    if (current >= max_.load()) {
+      return false;
+    }
+  } while (!active_.compare_exchange_weak(current, current + 1));
+  return true;
+}
+
+void ConnectionLimit::release() {
+  size_t remaining = active_.fetch_sub(1) - 1;
+  if (!has_waiters_.load()) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Server* server : waiters_) {
+    server->wakeAccepting();
+  }
+  waiters_.clear();
+  has_waiters_.store(false);
+  uint32_t low_water = max_.load() / 10 * 9;
+  if (saturated_ && remaining <= low_water) {
+    saturated_ = false;
+    auto elapsed = std::chrono::steady_clock::now() - saturated_since_;
+    log::info("listener.connection_limit_cleared",
+              {{"max_connections", static_cast<uint64_t>(max_.load())},
+               {"active", static_cast<uint64_t>(remaining)},
+               {"saturated_ms",
+                static_cast<uint64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count())}});
+  }
+}
+
+void ConnectionLimit::wait(Server* server) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (std::find(waiters_.begin(), waiters_.end(), server) == waiters_.end()) {
+      waiters_.push_back(server);
+    }
+    has_waiters_.store(true);
+    if (!saturated_) {
+      saturated_ = true;
+      saturated_since_ = std::chrono::steady_clock::now();
+      metrics::registry().increment("certgate_connection_limit_reached_total");
+      log::warn("listener.connection_limit",
+                {{"max_connections", static_cast<uint64_t>(max_.load())},
+                 {"action", "new connections wait in the listen backlog until one closes"},
+                 {"fix", "raise [limits] max_connections (and ulimit -n) if this is normal load"}});
+    }
+  }
+  // A connection that closed between the failed tryAcquire and the
+  // registration above saw no waiter, so check for a free slot once more.
+  if (active_.load() < max_.load()) {
+    server->wakeAccepting();
+  }
+}
+
+void ConnectionLimit::removeWaiter(Server* server) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), server), waiters_.end());
+}
+
+Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path,
+               ConnectionLimit* limit)
+    : loop_(loop),
+      runtime_(std::move(runtime)),
+      config_path_(std::move(config_path)),
+      limit_(limit) {
   describeMetrics();
+  wake_ = new uv_async_t;
+  uv_async_init(loop_, wake_,
+                [](uv_async_t* async) { static_cast<Server*>(async->data)->resumeAccepting(); });
+  wake_->data = this;
+  // The wake-up handle alone must not keep the loop running after a drain.
+  uv_unref(reinterpret_cast<uv_handle_t*>(wake_));
 }
 
 Server::~Server() {
+  limit_->removeWaiter(this);
+  uv_close(reinterpret_cast<uv_handle_t*>(wake_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
   closeListeners();
   closePool();
   if (policy_watch_ != nullptr) {
@@ -123,31 +205,53 @@ void Server::accept(uv_stream_t* listener) {
   if (draining_) {
     return;
   }
-  if (connections_.size() >= runtime_->config.limits.max_connections) {
-    // Accept and close at once, so the client is not left waiting in the
-    // backlog.
-    auto* handle = new uv_tcp_t;
-    uv_tcp_init(loop_, handle);
-    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(handle)) == 0) {
-      stats_.rejected_over_limit++;
-      if ((stats_.rejected_over_limit & (stats_.rejected_over_limit - 1)) == 0) {
-        log::warn(
-            "listener.connection_limit",
-            {{"max_connections", static_cast<uint64_t>(runtime_->config.limits.max_connections)},
-             {"rejected_total", stats_.rejected_over_limit}});
+  if (!limit_->tryAcquire()) {
+    // Returning without uv_accept leaves this connection with libuv, which
+    // stops polling the listener until resumeAccepting takes it.
+    for (Listener& entry : listeners_) {
+      if (reinterpret_cast<uv_stream_t*>(entry.handle) == listener && !entry.waiting) {
+        entry.waiting = true;
+        limit_->listenerPaused();
       }
     }
-    uv_close(reinterpret_cast<uv_handle_t*>(handle), freeHandle);
+    limit_->wait(this);
     return;
   }
+  startConnection(listener);
+}
+
+void Server::startConnection(uv_stream_t* listener) {
   stats_.accepted++;
   auto* connection = new ClientConnection(this, runtime_, next_id_++);
   connections_.insert(connection);
   connection->start(listener);
 }
 
+void Server::wakeAccepting() {
+  uv_async_send(wake_);
+}
+
+void Server::resumeAccepting() {
+  for (Listener& entry : listeners_) {
+    if (!entry.waiting || draining_) {
+      continue;
+    }
+    if (!limit_->tryAcquire()) {
+      limit_->wait(this);
+      return;
+    }
+    entry.waiting = false;
+    limit_->listenerResumed();
+    // uv_accept in ClientConnection::start takes the waiting connection and
+    // makes libuv poll the listener again.
+    startConnection(reinterpret_cast<uv_stream_t*>(entry.handle));
+  }
+}
+
 void Server::forget(ClientConnection* connection) {
-  connections_.erase(connection);
+  if (connections_.erase(connection) != 0) {
+    limit_->release();
+  }
   maybeFinishShutdown();
 }
 
@@ -195,6 +299,9 @@ void Server::closePool() {
 
 void Server::closeListeners() {
   for (Listener& listener : listeners_) {
+    if (listener.waiting) {
+      limit_->listenerResumed();
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(listener.handle), freeHandle);
   }
   listeners_.clear();
@@ -350,6 +457,8 @@ void Server::reload() {
   next->version = runtime_->version + 1;
   std::string changes = describeChanges(*runtime_, *next);
   runtime_ = std::move(next);
+  limit_->setMax(runtime_->config.limits.max_connections);
+  wakeAccepting();  // a higher limit frees slots for waiting listeners
   metrics::registry().increment("certgate_reloads_total", {{"result", "success"}});
   log::info("config.reloaded", {{"file", config_path_},
                                 {"version", runtime_->version},
@@ -482,6 +591,8 @@ std::string Server::renderMetrics() {
   metrics::Registry& registry = metrics::registry();
   time_t now = time(nullptr);
   registry.setGauge("certgate_connections_active", {}, static_cast<double>(connections_.size()));
+  registry.setGauge("certgate_listeners_paused", {},
+                    static_cast<double>(limit_->pausedListeners()));
   registry.setGauge("certgate_config_version", {}, static_cast<double>(runtime_->version));
   for (const tls::CertificateExpiry& expiry : runtime_->expiries) {
     time_t not_after = parseRfc3339(expiry.not_after);

@@ -2,9 +2,12 @@
 // graceful shutdown, all on one libuv loop.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,12 +23,59 @@
 namespace gw::proxy {
 
 class ClientConnection;
+class Server;
 struct UpstreamLink;
+
+// ConnectionLimit counts the open client connections of the whole process
+// against [limits] max_connections. Every method is safe to call from any
+// thread.
+//
+// At the limit a listener stops accepting: its connection callback returns
+// without uv_accept, so libuv (1.44) stops polling it and further clients
+// wait in the kernel's listen backlog. The server registers with wait() and
+// is woken through Server::wakeAccepting when a connection closes.
+class ConnectionLimit {
+ public:
+  explicit ConnectionLimit(uint32_t max) : max_(max) {}
+
+  void setMax(uint32_t max) { max_.store(max); }
+  uint32_t max() const { return max_.load(); }
+  size_t active() const { return active_.load(); }
+  size_t pausedListeners() const { return paused_listeners_.load(); }
+
+  // tryAcquire takes a slot and returns true, or returns false at the limit.
+  bool tryAcquire();
+
+  // release frees a slot and wakes every server that waits for one.
+  void release();
+
+  // wait registers |server| to be woken when a slot frees. The first call of
+  // a saturation episode logs listener.connection_limit.
+  void wait(Server* server);
+
+  // removeWaiter unregisters |server|, which must not be woken any more.
+  void removeWaiter(Server* server);
+
+  void listenerPaused() { paused_listeners_++; }
+  void listenerResumed() { paused_listeners_--; }
+
+ private:
+  std::atomic<uint32_t> max_;
+  std::atomic<size_t> active_{0};
+  std::atomic<size_t> paused_listeners_{0};
+  std::atomic<bool> has_waiters_{false};
+  std::mutex mutex_;  // guards the members below
+  std::vector<Server*> waiters_;
+  // A saturation episode lasts from the first paused accept until the open
+  // connections fall to 90% of the limit, so a gateway that hovers at the
+  // limit logs once instead of once per closed connection.
+  bool saturated_ = false;
+  std::chrono::steady_clock::time_point saturated_since_;
+};
 
 // Counters since start, for logs and tests.
 struct ServerStats {
   uint64_t accepted = 0;
-  uint64_t rejected_over_limit = 0;
   uint64_t handshakes_ok = 0;
   uint64_t handshakes_failed = 0;
   uint64_t requests = 0;
@@ -33,8 +83,9 @@ struct ServerStats {
 
 class Server {
  public:
-  // Server borrows |loop|, which must outlive it.
-  Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path);
+  // Server borrows |loop| and |limit|, which must outlive it.
+  Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path,
+         ConnectionLimit* limit);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -66,6 +117,10 @@ class Server {
 
   // Called by ClientConnection once it has started closing.
   void forget(ClientConnection* connection);
+
+  // wakeAccepting makes the loop retry the listeners that wait for a free
+  // connection slot. It is safe to call from any thread.
+  void wakeAccepting();
 
   // Metrics and inventory updates from connections.
   void recordHandshake(const char* failure_reason, bool resumed, double seconds);
@@ -113,10 +168,16 @@ class Server {
   struct Listener {
     uv_tcp_t* handle;  // heap; freed in its close callback
     std::string address;
+    // The kernel connection that libuv accepted but this server has not
+    // taken yet because the connection limit is reached. libuv stops
+    // polling the listener until uv_accept takes it.
+    bool waiting = false;
   };
 
   static void onConnection(uv_stream_t* listener, int status);
   void accept(uv_stream_t* listener);
+  void startConnection(uv_stream_t* listener);
+  void resumeAccepting();
   void closeListeners();
   void closePool();
   void maybeFinishShutdown();
@@ -124,6 +185,8 @@ class Server {
   uv_loop_t* loop_;
   std::shared_ptr<const Runtime> runtime_;
   std::string config_path_;
+  ConnectionLimit* limit_;
+  uv_async_t* wake_ = nullptr;  // heap; freed in its close callback
   std::vector<Listener> listeners_;
   std::unordered_set<ClientConnection*> connections_;
   uv_timer_t* drain_timer_ = nullptr;      // heap; freed in its close callback
