@@ -676,7 +676,8 @@ void ClientConnection::maybeFinishExchange() {
 void ClientConnection::logExchange(const char* outcome) {
   exchange_.logged = true;
   const std::string& decision = exchange_.decision.empty() ? "bad_request" : exchange_.decision;
-  std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
+  static const std::string kNoRoute = "-";
+  const std::string& route = exchange_.route != nullptr ? exchange_.route->pattern() : kNoRoute;
   server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
   server_->recordIdentity(identity_, decision);
   if (!log::enabled(log::Level::Info)) {

@@ -127,6 +127,12 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::str
       config_path_(std::move(config_path)),
       limit_(limit) {
   describeMetrics();
+  metrics::Registry& registry = metrics::registry();
+  handshakes_full_ =
+      registry.counterSeries("certgate_handshakes_total", {{"result", "ok"}, {"reason", "full"}});
+  handshakes_resumed_ = registry.counterSeries("certgate_handshakes_total",
+                                               {{"result", "ok"}, {"reason", "resumed"}});
+  handshake_duration_ = registry.histogramSeries("certgate_handshake_duration_seconds");
   wake_ = new uv_async_t;
   uv_async_init(loop_, wake_,
                 [](uv_async_t* async) { static_cast<Server*>(async->data)->resumeAccepting(); });
@@ -467,27 +473,70 @@ void Server::reload() {
 }
 
 void Server::recordHandshake(const char* failure_reason, bool resumed, double seconds) {
-  metrics::Registry& registry = metrics::registry();
   if (failure_reason != nullptr) {
     stats_.handshakes_failed++;
-    registry.increment("certgate_handshakes_total",
-                       {{"result", "rejected"}, {"reason", failure_reason}});
+    auto found = handshakes_rejected_.find(std::string_view(failure_reason));
+    if (found == handshakes_rejected_.end()) {
+      metrics::Counter* counter = metrics::registry().counterSeries(
+          "certgate_handshakes_total", {{"result", "rejected"}, {"reason", failure_reason}});
+      found = handshakes_rejected_.emplace(failure_reason, counter).first;
+    }
+    found->second->increment();
     return;
   }
   stats_.handshakes_ok++;
-  registry.increment("certgate_handshakes_total",
-                     {{"result", "ok"}, {"reason", resumed ? "resumed" : "full"}});
-  registry.observe("certgate_handshake_duration_seconds", {}, seconds);
+  (resumed ? handshakes_resumed_ : handshakes_full_)->increment();
+  handshake_duration_->observe(seconds);
+}
+
+Server::RouteMetrics& Server::routeMetrics(const std::string& route) {
+  auto found = route_metrics_.find(route);
+  if (found == route_metrics_.end()) {
+    RouteMetrics created;
+    created.duration = metrics::registry().histogramSeries("certgate_request_duration_seconds",
+                                                           {{"route", route}});
+    found = route_metrics_.emplace(route, std::move(created)).first;
+  }
+  return found->second;
 }
 
 void Server::recordRequest(const std::string& route, const std::string& decision, int status,
                            double seconds) {
   stats_.requests++;
-  std::string status_class = std::to_string(status / 100) + "xx";
-  metrics::registry().increment(
-      "certgate_requests_total",
-      {{"route", route}, {"decision", decision}, {"status_class", status_class}});
-  metrics::registry().observe("certgate_request_duration_seconds", {{"route", route}}, seconds);
+  RouteMetrics& metrics_for_route = routeMetrics(route);
+  auto by_decision =
+      std::find_if(metrics_for_route.requests.begin(), metrics_for_route.requests.end(),
+                   [&](const auto& entry) { return entry.first == decision; });
+  if (by_decision == metrics_for_route.requests.end()) {
+    metrics_for_route.requests.emplace_back(decision, std::array<metrics::Counter*, 10>{});
+    by_decision = metrics_for_route.requests.end() - 1;
+  }
+  // Status codes are 100-599 (0 when no response was sent); anything else
+  // still gets its own series through the uncached path.
+  size_t status_class = static_cast<size_t>(status / 100);
+  bool cached = status >= 0 && status_class < by_decision->second.size();
+  metrics::Counter* counter = cached ? by_decision->second[status_class] : nullptr;
+  if (counter == nullptr) {
+    counter = metrics::registry().counterSeries(
+        "certgate_requests_total", {{"route", route},
+                                    {"decision", decision},
+                                    {"status_class", std::to_string(status / 100) + "xx"}});
+    if (cached) {
+      by_decision->second[status_class] = counter;
+    }
+  }
+  counter->increment();
+  metrics_for_route.duration->observe(seconds);
+}
+
+void Server::recordUpstreamDuration(const std::string& upstream, double seconds) {
+  auto found = upstream_duration_.find(upstream);
+  if (found == upstream_duration_.end()) {
+    metrics::Histogram* histogram = metrics::registry().histogramSeries(
+        "certgate_upstream_duration_seconds", {{"upstream", upstream}});
+    found = upstream_duration_.emplace(upstream, histogram).first;
+  }
+  found->second->observe(seconds);
 }
 
 void Server::recordIdentity(const policy::Identity& identity, const std::string& decision) {

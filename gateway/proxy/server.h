@@ -2,6 +2,7 @@
 // graceful shutdown, all on one libuv loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include <uv.h>
 
+#include "gateway/common/metrics.h"
 #include "gateway/common/result.h"
 #include "gateway/http/parser.h"
 #include "gateway/proxy/identity_inventory.h"
@@ -128,6 +130,7 @@ class Server {
                      double seconds);
   void recordIdentity(const policy::Identity& identity, const std::string& decision);
   void recordUpstreamResult(const std::string& upstream, const char* error_kind);
+  void recordUpstreamDuration(const std::string& upstream, double seconds);
 
   // shouldLogRejection counts a rejected handshake under |key| (client IP
   // and reason) and reports whether to log it: the 1st, 2nd, 4th, 8th ... time. |out_suppressed|
@@ -181,6 +184,22 @@ class Server {
   void closeListeners();
   void closePool();
   void maybeFinishShutdown();
+
+  // Metric handles, resolved on first use of a label set and cached here,
+  // so that recording a request takes no lock and allocates nothing after
+  // the first request of its route, decision and status class.
+  struct RouteMetrics {
+    metrics::Histogram* duration = nullptr;
+    // certgate_requests_total by decision, then by status / 100.
+    std::vector<std::pair<std::string, std::array<metrics::Counter*, 10>>> requests;
+  };
+  RouteMetrics& routeMetrics(const std::string& route);
+  metrics::Counter* handshakes_full_;
+  metrics::Counter* handshakes_resumed_;
+  metrics::Histogram* handshake_duration_;
+  std::map<std::string, metrics::Counter*, std::less<>> handshakes_rejected_;  // by reason
+  std::map<std::string, RouteMetrics, std::less<>> route_metrics_;
+  std::map<std::string, metrics::Histogram*, std::less<>> upstream_duration_;  // by upstream
 
   uv_loop_t* loop_;
   std::shared_ptr<const Runtime> runtime_;
