@@ -47,8 +47,9 @@ void ClientConnection::start(uv_stream_t* listener) {
 // --- Reading from the client ----------------------------------------------
 
 void ClientConnection::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  static char buffer[65536];
-  // One loop thread: each read is consumed before its callback returns.
+  thread_local char buffer[65536];
+  // One buffer per loop thread: each read is consumed before its callback
+  // returns.
   *buf = uv_buf_init(buffer, sizeof(buffer));
 }
 

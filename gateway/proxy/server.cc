@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "gateway/common/log.h"
 #include "gateway/common/metrics.h"
@@ -21,41 +25,63 @@ void freeTimer(uv_handle_t* handle) {
   delete reinterpret_cast<uv_timer_t*>(handle);
 }
 
-}  // namespace
-
-static void describeMetrics() {
-  metrics::Registry& registry = metrics::registry();
-  registry.describe("certgate_handshakes_total", "counter",
-                    "TLS handshakes by result (ok, rejected) and reason (full, resumed, or the "
-                    "rejection reason code)");
-  registry.describe("certgate_handshake_duration_seconds", "histogram",
-                    "Time from accept to a completed handshake");
-  registry.describe("certgate_requests_total", "counter",
-                    "Requests by route, decision and response status class");
-  registry.describe("certgate_request_duration_seconds", "histogram",
-                    "Time from request head to the end of the response, by route");
-  registry.describe("certgate_upstream_duration_seconds", "histogram",
-                    "Time from sending a request upstream to the response head, by upstream");
-  registry.describe("certgate_upstream_errors_total", "counter",
-                    "Failed upstream exchanges by upstream and kind");
-  registry.describe("certgate_upstream_healthy", "gauge",
-                    "1 if the upstream's last exchange succeeded, 0 if it failed");
-  registry.describe("certgate_connections_active", "gauge", "Open client connections");
-  registry.describe("certgate_connection_limit_reached_total", "counter",
-                    "Times [limits] max_connections was reached and listeners stopped accepting");
-  registry.describe("certgate_listeners_paused", "gauge",
-                    "Listeners that wait for a free connection slot under [limits] "
-                    "max_connections");
-  registry.increment("certgate_connection_limit_reached_total", {}, 0);
-  registry.describe("certgate_reloads_total", "counter", "Configuration reloads by result");
-  registry.describe("certgate_config_version", "gauge",
-                    "Configuration version, 0 at start, +1 per successful reload");
-  registry.describe("certgate_certificate_expiry_seconds", "gauge",
-                    "Seconds until the server certificate or a client CA expires");
-  registry.describe("certgate_client_identities", "gauge",
-                    "Distinct client certificates seen since start, and how many of them "
-                    "expire within 7 and 30 days");
+socklen_t sockaddrLength(const sockaddr_storage& address) {
+  return address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
+
+// openBoundSocket creates a TCP socket with SO_REUSEADDR (as uv_tcp_bind
+// sets it), IPV6_V6ONLY for IPv6, and SO_REUSEPORT if |reuse_port|, and
+// binds it to |address|. It returns the descriptor or a libuv error.
+int openBoundSocket(const sockaddr_storage& address, bool reuse_port) {
+  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return uv_translate_sys_error(errno);
+  }
+  int one = 1;
+  bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+            (!reuse_port || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0) &&
+            (address.ss_family != AF_INET6 ||
+             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0) &&
+            bind(fd, reinterpret_cast<const sockaddr*>(&address), sockaddrLength(address)) == 0;
+  if (!ok) {
+    int error = uv_translate_sys_error(errno);
+    close(fd);
+    return error;
+  }
+  return fd;
+}
+
+// bindReusePort binds |handle| to |address| with SO_REUSEPORT, which
+// libuv 1.44 has no bind flag for, so the socket is made here and opened
+// with uv_tcp_open.
+int bindReusePort(uv_tcp_t* handle, const sockaddr_storage& address) {
+  int fd = openBoundSocket(address, true);
+  if (fd < 0) {
+    return fd;
+  }
+  int rc = uv_tcp_open(handle, fd);
+  if (rc != 0) {
+    close(fd);
+  }
+  return rc;
+}
+
+// checkPortFree binds |address| once without SO_REUSEPORT and closes the
+// socket again. Binding with SO_REUSEPORT succeeds next to another
+// process's SO_REUSEPORT socket of the same user, so without this check a
+// second gateway with several workers would silently share the port.
+// NOTE: a process that binds between this check and the workers' binds is
+// not detected.
+int checkPortFree(const sockaddr_storage& address) {
+  int fd = openBoundSocket(address, false);
+  if (fd < 0) {
+    return fd;
+  }
+  close(fd);
+  return 0;
+}
+
+}  // namespace
 
 bool ConnectionLimit::tryAcquire() {
   size_t current = active_.load();
@@ -120,52 +146,96 @@ void ConnectionLimit::removeWaiter(Server* server) {
   waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), server), waiters_.end());
 }
 
-Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, std::string config_path,
-               ConnectionLimit* limit)
-    : loop_(loop),
-      runtime_(std::move(runtime)),
-      config_path_(std::move(config_path)),
-      limit_(limit) {
-  describeMetrics();
+void UpstreamHealth::record(const std::string& upstream, bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = upstreams_.find(upstream);
+  if (found == upstreams_.end()) {
+    found = upstreams_.emplace(upstream, State{}).first;
+    // The first exchange sets the health without a change to log.
+    found->second.failures = ok ? 0 : 1;
+    found->second.healthy = found->second.failures < kFailuresUntilUnhealthy;
+    return;
+  }
+  // One failed exchange can be one client's doing; kFailuresUntilUnhealthy
+  // in a row without a success mark the upstream unhealthy for /readyz.
+  State& state = found->second;
+  state.failures = ok ? 0 : state.failures + 1;
+  bool healthy = state.failures < kFailuresUntilUnhealthy;
+  if (healthy != state.healthy) {
+    log::warn("upstream.health_changed",
+              {{"upstream", upstream}, {"healthy", healthy ? "true" : "false"}});
+  }
+  state.healthy = healthy;
+}
+
+std::string UpstreamHealth::firstUnhealthy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [upstream, state] : upstreams_) {
+    if (!state.healthy) {
+      return upstream;
+    }
+  }
+  return "";
+}
+
+std::vector<std::pair<std::string, bool>> UpstreamHealth::snapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& [upstream, state] : upstreams_) {
+    out.emplace_back(upstream, state.healthy);
+  }
+  return out;
+}
+
+Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, SharedState* shared,
+               unsigned worker)
+    : loop_(loop), runtime_(std::move(runtime)), shared_(shared), limit_(&shared->limit) {
   metrics::Registry& registry = metrics::registry();
   handshakes_full_ =
       registry.counterSeries("certgate_handshakes_total", {{"result", "ok"}, {"reason", "full"}});
   handshakes_resumed_ = registry.counterSeries("certgate_handshakes_total",
                                                {{"result", "ok"}, {"reason", "resumed"}});
   handshake_duration_ = registry.histogramSeries("certgate_handshake_duration_seconds");
-  wake_ = new uv_async_t;
-  uv_async_init(loop_, wake_,
-                [](uv_async_t* async) { static_cast<Server*>(async->data)->resumeAccepting(); });
-  wake_->data = this;
-  // The wake-up handle alone must not keep the loop running after a drain.
-  uv_unref(reinterpret_cast<uv_handle_t*>(wake_));
+  accepted_ = registry.counterSeries("certgate_connections_accepted_total",
+                                     {{"worker", std::to_string(worker)}});
+  control_ = new uv_async_t;
+  uv_async_init(loop_, control_,
+                [](uv_async_t* async) { static_cast<Server*>(async->data)->onControl(); });
+  control_->data = this;
+  // The control handle alone must not keep the loop running after a drain.
+  uv_unref(reinterpret_cast<uv_handle_t*>(control_));
 }
 
 Server::~Server() {
   limit_->removeWaiter(this);
-  uv_close(reinterpret_cast<uv_handle_t*>(wake_),
+  uv_close(reinterpret_cast<uv_handle_t*>(control_),
            [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
   closeListeners();
   closePool();
-  if (policy_watch_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });
-    uv_close(reinterpret_cast<uv_handle_t*>(policy_debounce_), freeTimer);
-  }
   for (ClientConnection* connection : std::unordered_set<ClientConnection*>(connections_)) {
     connection->closeNow();
   }
 }
 
-Status Server::listen() {
-  for (const config::ListenAddress& address : runtime_->config.listen) {
+Status Server::listen(bool reuse_port, const std::vector<uint16_t>& ports) {
+  const std::vector<config::ListenAddress>& configured = runtime_->config.listen;
+  for (size_t i = 0; i < configured.size(); i++) {
+    config::ListenAddress address = configured[i];
+    if (i < ports.size()) {
+      address.port = ports[i];
+    }
     std::string text = listenAddressText(address);
     sockaddr_storage storage{};
     int rc = toSockaddr(address, &storage);
     auto* handle = new uv_tcp_t;
     uv_tcp_init(loop_, handle);
     handle->data = this;
-    if (rc == 0) {
+    if (rc == 0 && reuse_port && ports.empty() && address.port != 0) {
+      rc = checkPortFree(storage);
+    }
+    if (rc == 0 && reuse_port) {
+      rc = bindReusePort(handle, storage);
+    } else if (rc == 0) {
       // IPv6 sockets accept only IPv6, so "[::]" and "0.0.0.0" can both be listed.
       unsigned flags = storage.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
       rc = uv_tcp_bind(handle, reinterpret_cast<sockaddr*>(&storage), flags);
@@ -185,9 +255,21 @@ Status Server::listen() {
     sockaddr_storage bound{};
     int len = sizeof(bound);
     uv_tcp_getsockname(handle, reinterpret_cast<sockaddr*>(&bound), &len);
-    listeners_.push_back(Listener{handle, formatAddress(reinterpret_cast<sockaddr*>(&bound))});
+    uint16_t port =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    listeners_.push_back(
+        Listener{handle, formatAddress(reinterpret_cast<sockaddr*>(&bound)), port});
   }
   return okStatus();
+}
+
+std::vector<uint16_t> Server::boundPorts() const {
+  std::vector<uint16_t> out;
+  for (const Listener& listener : listeners_) {
+    out.push_back(listener.port);
+  }
+  return out;
 }
 
 std::vector<std::string> Server::boundAddresses() const {
@@ -228,13 +310,50 @@ void Server::accept(uv_stream_t* listener) {
 
 void Server::startConnection(uv_stream_t* listener) {
   stats_.accepted++;
-  auto* connection = new ClientConnection(this, runtime_, next_id_++);
+  accepted_->increment();
+  auto* connection = new ClientConnection(this, runtime_, shared_->next_connection_id++);
   connections_.insert(connection);
   connection->start(listener);
 }
 
 void Server::wakeAccepting() {
-  uv_async_send(wake_);
+  uv_async_send(control_);
+}
+
+void Server::postRuntime(std::shared_ptr<const Runtime> runtime) {
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    pending_runtime_ = std::move(runtime);
+  }
+  uv_async_send(control_);
+}
+
+void Server::postShutdown(uint32_t drain_ms) {
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    pending_shutdown_ms_ = drain_ms;
+  }
+  uv_async_send(control_);
+}
+
+void Server::onControl() {
+  std::shared_ptr<const Runtime> runtime;
+  std::optional<uint32_t> shutdown_ms;
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    runtime = std::move(pending_runtime_);
+    shutdown_ms = pending_shutdown_ms_;
+    pending_shutdown_ms_.reset();
+  }
+  if (runtime != nullptr) {
+    // New connections get the new runtime; open ones switch at their next
+    // request (ClientConnection compares with runtime()).
+    runtime_ = std::move(runtime);
+  }
+  if (shutdown_ms) {
+    startShutdown(*shutdown_ms);
+  }
+  resumeAccepting();
 }
 
 void Server::resumeAccepting() {
@@ -319,13 +438,6 @@ void Server::startShutdown(uint32_t drain_ms) {
   }
   draining_ = true;
   closePool();
-  if (policy_watch_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(policy_watch_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_fs_event_t*>(handle); });
-    uv_close(reinterpret_cast<uv_handle_t*>(policy_debounce_), freeTimer);
-    policy_watch_ = nullptr;
-    policy_debounce_ = nullptr;
-  }
   log::info("server.draining", {{"connections", static_cast<uint64_t>(connections_.size())},
                                 {"drain_timeout_ms", static_cast<uint64_t>(drain_ms)}});
   closeListeners();
@@ -356,120 +468,6 @@ void Server::maybeFinishShutdown() {
     uv_close(reinterpret_cast<uv_handle_t*>(drain_timer_), freeTimer);
     drain_timer_ = nullptr;
   }
-}
-
-// describeChanges lists what differs between two configurations, for the
-// reload log line: "routes 2->3, upstream demo, client CA file contents".
-static std::string describeChanges(const Runtime& before, const Runtime& after) {
-  std::vector<std::string> changes;
-  const auto& old_routes = before.policy.routes();
-  const auto& new_routes = after.policy.routes();
-  if (old_routes.size() != new_routes.size()) {
-    changes.push_back("routes " + std::to_string(old_routes.size()) + "->" +
-                      std::to_string(new_routes.size()));
-  } else {
-    for (size_t i = 0; i < old_routes.size(); i++) {
-      const policy::Route& a = old_routes[i];
-      const policy::Route& b = new_routes[i];
-      if (a.pattern() != b.pattern() || a.host != b.host || a.upstream != b.upstream ||
-          a.allow.size() != b.allow.size() || a.deny.size() != b.deny.size() ||
-          a.allow_cn != b.allow_cn) {
-        changes.push_back("route " + b.pattern());
-      }
-    }
-  }
-  for (const auto& [name, upstream] : after.upstreams) {
-    auto found = before.upstreams.find(name);
-    if (found == before.upstreams.end() || found->second.display != upstream.display) {
-      changes.push_back("upstream " + name);
-    }
-  }
-  if (before.expiries.size() != after.expiries.size()) {
-    changes.push_back("certificates");
-  } else {
-    for (size_t i = 0; i < before.expiries.size(); i++) {
-      if (before.expiries[i].subject != after.expiries[i].subject ||
-          before.expiries[i].not_after != after.expiries[i].not_after) {
-        changes.push_back("certificates");
-        break;
-      }
-    }
-  }
-  if (before.config.tls.crl_file != after.config.tls.crl_file) {
-    changes.push_back("CRL file");
-  }
-  std::string out;
-  for (const std::string& change : changes) {
-    out += (out.empty() ? "" : ", ") + change;
-  }
-  return out.empty() ? "none detected (files reread: CRL and key contents may differ)" : out;
-}
-
-Status Server::watchPolicyFile() {
-  const std::string& file = runtime_->config.policy.file;
-  std::string directory =
-      file.substr(0, file.rfind('/') == std::string::npos ? 0 : file.rfind('/'));
-  if (directory.empty()) {
-    directory = ".";
-  }
-  policy_watch_ = new uv_fs_event_t;
-  policy_debounce_ = new uv_timer_t;
-  uv_fs_event_init(loop_, policy_watch_);
-  uv_timer_init(loop_, policy_debounce_);
-  policy_watch_->data = this;
-  policy_debounce_->data = this;
-  int rc = uv_fs_event_start(
-      policy_watch_,
-      [](uv_fs_event_t* handle, const char* name, int, int status) {
-        auto* self = static_cast<Server*>(handle->data);
-        const std::string& path = self->runtime_->config.policy.file;
-        std::string base = path.substr(path.rfind('/') + 1);
-        if (status != 0 || name == nullptr || base != name) {
-          return;
-        }
-        // Editors write in several steps; reload once things settle.
-        uv_timer_start(
-            self->policy_debounce_,
-            [](uv_timer_t* timer) {
-              auto* server = static_cast<Server*>(timer->data);
-              log::info("server.reloading", {{"cause", "policy file changed"}});
-              server->reload();
-            },
-            200, 0);
-      },
-      directory.c_str(), 0);
-  if (rc != 0) {
-    return Error{"cannot watch " + directory + " for policy changes: " + uv_strerror(rc)};
-  }
-  return okStatus();
-}
-
-void Server::reload() {
-  auto config = config::loadGatewayConfig(config_path_);
-  if (!config) {
-    log::error("config.reload_failed", {{"file", config_path_}, {"error", config.error()}});
-    metrics::registry().increment("certgate_reloads_total", {{"result", "failure"}});
-    return;
-  }
-  auto runtime = buildRuntime(std::move(*config));
-  if (!runtime) {
-    log::error("config.reload_failed", {{"file", config_path_}, {"error", runtime.error()}});
-    metrics::registry().increment("certgate_reloads_total", {{"result", "failure"}});
-    return;
-  }
-  // Listen addresses are bound at start; a reload that changes them takes
-  // effect only after a restart.
-  auto next = std::const_pointer_cast<Runtime>(*runtime);
-  next->version = runtime_->version + 1;
-  std::string changes = describeChanges(*runtime_, *next);
-  runtime_ = std::move(next);
-  limit_->setMax(runtime_->config.limits.max_connections);
-  wakeAccepting();  // a higher limit frees slots for waiting listeners
-  metrics::registry().increment("certgate_reloads_total", {{"result", "success"}});
-  log::info("config.reloaded", {{"file", config_path_},
-                                {"version", runtime_->version},
-                                {"routes", static_cast<uint64_t>(runtime_->policy.routes().size())},
-                                {"changed", changes}});
 }
 
 void Server::recordHandshake(const char* failure_reason, bool resumed, double seconds) {
@@ -540,22 +538,11 @@ void Server::recordUpstreamDuration(const std::string& upstream, double seconds)
 }
 
 void Server::recordIdentity(const policy::Identity& identity, const std::string& decision) {
-  inventory_.record(identity, decision);
+  shared_->inventory.record(identity, decision);
 }
 
 void Server::recordUpstreamResult(const std::string& upstream, const char* error_kind) {
-  // One failed exchange can be one client's doing; three in a row without
-  // a success mark the upstream unhealthy for /readyz.
-  constexpr int kFailuresUntilUnhealthy = 3;
-  int& failures = upstream_failures_[upstream];
-  failures = error_kind == nullptr ? 0 : failures + 1;
-  bool healthy = failures < kFailuresUntilUnhealthy;
-  auto [entry, inserted] = upstream_healthy_.emplace(upstream, healthy);
-  if (!inserted && entry->second != healthy) {
-    log::warn("upstream.health_changed",
-              {{"upstream", upstream}, {"healthy", healthy ? "true" : "false"}});
-  }
-  entry->second = healthy;
+  shared_->health.record(upstream, error_kind == nullptr);
   if (error_kind != nullptr) {
     metrics::registry().increment("certgate_upstream_errors_total",
                                   {{"upstream", upstream}, {"kind", error_kind}});
@@ -615,50 +602,6 @@ bool Server::shouldLogRejection(const std::string& key, uint64_t* out_suppressed
   *out_suppressed = entry.count - entry.logged_at - 1;
   entry.logged_at = entry.count;
   return true;
-}
-
-bool Server::ready(std::string* out_reason) const {
-  if (draining_) {
-    *out_reason = "draining";
-    return false;
-  }
-  if (listeners_.empty()) {
-    *out_reason = "no listener bound";
-    return false;
-  }
-  for (const auto& [upstream, healthy] : upstream_healthy_) {
-    if (!healthy) {
-      *out_reason = "upstream " + upstream + " failed its last 3 requests";
-      return false;
-    }
-  }
-  *out_reason = "ok";
-  return true;
-}
-
-std::string Server::renderMetrics() {
-  metrics::Registry& registry = metrics::registry();
-  time_t now = time(nullptr);
-  registry.setGauge("certgate_connections_active", {}, static_cast<double>(connections_.size()));
-  registry.setGauge("certgate_listeners_paused", {},
-                    static_cast<double>(limit_->pausedListeners()));
-  registry.setGauge("certgate_config_version", {}, static_cast<double>(runtime_->version));
-  for (const tls::CertificateExpiry& expiry : runtime_->expiries) {
-    time_t not_after = parseRfc3339(expiry.not_after);
-    registry.setGauge("certgate_certificate_expiry_seconds",
-                      {{"role", expiry.role}, {"subject", expiry.subject}},
-                      static_cast<double>(not_after - now));
-  }
-  for (const auto& [upstream, healthy] : upstream_healthy_) {
-    registry.setGauge("certgate_upstream_healthy", {{"upstream", upstream}}, healthy ? 1 : 0);
-  }
-  registry.setGauge("certgate_client_identities", {{"window", "all"}},
-                    static_cast<double>(inventory_.size()));
-  registry.setGauge("certgate_client_identities", {{"window", "expiring_7d"}},
-                    static_cast<double>(inventory_.countExpiringWithin(now, 7 * 86400)));
-  registry.setGauge("certgate_client_identities", {{"window", "expiring_30d"}},
-                    static_cast<double>(inventory_.countExpiringWithin(now, 30 * 86400)));
-  return registry.render();
 }
 
 }  // namespace gw::proxy
