@@ -589,12 +589,17 @@ void Server::markAddress(const std::string& address, bool ok) {
 }
 
 bool Server::shouldLogRejection(const std::string& key, uint64_t* out_suppressed) {
+  return shared_->rejections.shouldLog(key, out_suppressed);
+}
+
+bool RejectionLog::shouldLog(const std::string& key, uint64_t* out_suppressed) {
+  std::lock_guard<std::mutex> lock(mutex_);
   // Bound the table: a scan from many addresses must not grow it forever.
   constexpr size_t kMaxTrackedAddresses = 10'000;
-  if (rejections_.size() >= kMaxTrackedAddresses && rejections_.count(key) == 0) {
-    rejections_.clear();
+  if (counts_.size() >= kMaxTrackedAddresses && counts_.count(key) == 0) {
+    counts_.clear();
   }
-  RejectionCount& entry = rejections_[key];
+  Count& entry = counts_[key];
   entry.count++;
   if ((entry.count & (entry.count - 1)) != 0) {
     return false;

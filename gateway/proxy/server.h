@@ -105,6 +105,25 @@ class UpstreamHealth {
   std::map<std::string, State, std::less<>> upstreams_;
 };
 
+// RejectionLog counts rejected handshakes by client IP and reason for the
+// rate-limited tls.handshake_rejected lines, over all workers. It is safe
+// to call from any thread.
+class RejectionLog {
+ public:
+  // shouldLog counts one rejection under |key| and returns whether to log
+  // it: the 1st, 2nd, 4th, 8th ... time. |out_suppressed| receives how many
+  // were not logged since the last logged one.
+  bool shouldLog(const std::string& key, uint64_t* out_suppressed);
+
+ private:
+  struct Count {
+    uint64_t count = 0;
+    uint64_t logged_at = 0;
+  };
+  std::mutex mutex_;  // guards counts_
+  std::unordered_map<std::string, Count> counts_;
+};
+
 // SharedState is what all workers of the process share.
 struct SharedState {
   explicit SharedState(uint32_t max_connections) : limit(max_connections) {}
@@ -112,6 +131,7 @@ struct SharedState {
   ConnectionLimit limit;
   IdentityInventory inventory;
   UpstreamHealth health;
+  RejectionLog rejections;
   std::atomic<uint64_t> next_connection_id{1};  // unique across workers, for log lines
 };
 
@@ -258,11 +278,6 @@ class Server {
   std::map<std::string, size_t> next_address_;              // round-robin position per upstream
   std::map<std::string, std::vector<UpstreamLink*>> pool_;  // idle links by address
   std::map<std::string, time_t> down_until_;                // per address display
-  struct RejectionCount {
-    uint64_t count = 0;
-    uint64_t logged_at = 0;
-  };
-  std::unordered_map<std::string, RejectionCount> rejections_;  // by IP and reason
 };
 
 }  // namespace gw::proxy

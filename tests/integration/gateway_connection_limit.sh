@@ -3,7 +3,8 @@
 # (the kernel completes it into the listen backlog) but its TLS handshake
 # waits until a connection closes, and then it is served. /healthz responds
 # meanwhile, the saturation is logged once, and SIGTERM still drains and
-# exits 0 while a client waits. CERTGATE_TEST_WORKERS sets [server] workers.
+# exits 0 while a client waits. CERTGATE_TEST_WORKERS=N (tests/lib/common.sh)
+# runs it with [server] workers = N.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
@@ -16,9 +17,6 @@ write_demo_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$UPSTREAM_PORT" "$ADMIN
 sed -i 's/^max_connections = .*/max_connections = 2/' "$WORK/conf/gateway.toml"
 grep -q '^max_connections = 2$' "$WORK/conf/gateway.toml" ||
   { echo "FAIL: could not set max_connections in the test configuration" >&2; exit 1; }
-if [[ -n ${CERTGATE_TEST_WORKERS:-} ]]; then
-  sed -i "s/^\\[server\\]$/[server]\\nworkers = $CERTGATE_TEST_WORKERS/" "$WORK/conf/gateway.toml"
-fi
 
 start_process upstream-demo "$WORK/upstream.log" "listening" \
   "$UPSTREAM_DEMO_BIN" --listen "127.0.0.1:$UPSTREAM_PORT"

@@ -11,8 +11,8 @@ CERTS=$WORK/certs
 GATEWAY_PORT=$(free_port)
 UPSTREAM_PORT=$(free_port)
 ADMIN_PORT=$(free_port)
-write_demo_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$UPSTREAM_PORT" "$ADMIN_PORT"
-sed -i 's/^\[server\]$/[server]\nworkers = 2/' "$WORK/conf/gateway.toml"
+CERTGATE_TEST_WORKERS=2 write_demo_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$UPSTREAM_PORT" \
+  "$ADMIN_PORT"
 grep -q '^workers = 2$' "$WORK/conf/gateway.toml" ||
   { echo "FAIL: could not set workers in the test configuration" >&2; exit 1; }
 
