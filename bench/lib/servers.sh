@@ -48,6 +48,12 @@ TOML
   server_cmd=("$BIN/certgate" serve --config "$dir/gateway.toml")
 }
 
+# certgate with [server] workers = 2; bench/run pins it to BENCH_2W_CORES.
+write_certgate-2w_config() {
+  write_certgate_config "$@"
+  sed -i 's/^\[server\]$/[server]\nworkers = 2/' "$1/gateway.toml"
+}
+
 write_nginx_config() {
   local dir=$1 port=$2 upstream=$3 pki=$4
   mkdir -p "$dir/tmp"
@@ -187,7 +193,7 @@ CADDY
 # Prints the version line of one server.
 server_version() {
   case $1 in
-    certgate) "$BIN/certgate" --version 2>&1 | head -n1 ;;
+    certgate | certgate-2w) "$BIN/certgate" --version 2>&1 | head -n1 ;;
     nginx) nginx -v 2>&1 | head -n1 ;;
     haproxy) haproxy -v 2>&1 | head -n1 ;;
     caddy) echo "caddy $(caddy version 2>&1 | head -n1)" ;;
