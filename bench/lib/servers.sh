@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # server_cmd is read by bench/run.
 # Configurations and start commands for the servers bench/run compares.
 # Sourced by bench/run. Every server gets one worker thread where that is
-# configurable and listens on 127.0.0.1 only. Each requires a client
+# configurable (certgate-2w two) and listens on 127.0.0.1 only. Each requires a client
 # certificate from the bench CA and allows only CN good-client on /secret,
 # with 403 for other CNs and 404 for other paths. Allowed requests go to the
 # same upstream, with the CN in X-Client-CN.
