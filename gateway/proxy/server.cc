@@ -95,7 +95,7 @@ bool ConnectionLimit::tryAcquire() {
 
 void ConnectionLimit::release() {
   size_t remaining = active_.fetch_sub(1) - 1;
-  if (!has_waiters_.load()) {
+  if (!has_waiters_.load() && !saturated_.load()) {
     return;
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -105,8 +105,8 @@ void ConnectionLimit::release() {
   waiters_.clear();
   has_waiters_.store(false);
   uint32_t low_water = max_.load() / 10 * 9;
-  if (saturated_ && remaining <= low_water) {
-    saturated_ = false;
+  if (saturated_.load() && remaining <= low_water) {
+    saturated_.store(false);
     auto elapsed = std::chrono::steady_clock::now() - saturated_since_;
     log::info("listener.connection_limit_cleared",
               {{"max_connections", static_cast<uint64_t>(max_.load())},
@@ -124,8 +124,8 @@ void ConnectionLimit::wait(Server* server) {
       waiters_.push_back(server);
     }
     has_waiters_.store(true);
-    if (!saturated_) {
-      saturated_ = true;
+    if (!saturated_.load()) {
+      saturated_.store(true);
       saturated_since_ = std::chrono::steady_clock::now();
       metrics::registry().increment("certgate_connection_limit_reached_total");
       log::warn("listener.connection_limit",

@@ -68,13 +68,15 @@ class ConnectionLimit {
   std::atomic<uint32_t> max_;
   std::atomic<size_t> active_{0};
   std::atomic<size_t> paused_listeners_{0};
+  // has_waiters_ and saturated_ let release skip the lock in the common
+  // case. Both are written under mutex_.
   std::atomic<bool> has_waiters_{false};
-  std::mutex mutex_;  // guards the members below
-  std::vector<Server*> waiters_;
   // A saturation episode lasts from the first paused accept until the open
   // connections fall to 90% of the limit, so a gateway that hovers at the
   // limit logs once instead of once per closed connection.
-  bool saturated_ = false;
+  std::atomic<bool> saturated_{false};
+  std::mutex mutex_;  // guards the members below
+  std::vector<Server*> waiters_;
   std::chrono::steady_clock::time_point saturated_since_;
 };
 

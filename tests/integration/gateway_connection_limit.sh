@@ -138,4 +138,7 @@ limit_logs=$(grep -c 'listener.connection_limit ' "$WORK/gateway.log")
 $(cat "$WORK/gateway.log")"
 expect_contains "saturation log names the limit" "$(cat "$WORK/gateway.log")" \
   "max_connections=2"
+# The drain closes every connection, which ends the saturation episode.
+expect_contains "end of saturation is logged" "$(cat "$WORK/gateway.log")" \
+  "listener.connection_limit_cleared"
 finish
