@@ -15,7 +15,7 @@
 #include "gateway/common/log.h"
 #include "gateway/config/load.h"
 #include "gateway/proxy/admin_server.h"
-#include "gateway/proxy/server.h"
+#include "gateway/proxy/supervisor.h"
 
 namespace gw {
 namespace {
@@ -68,8 +68,8 @@ std::string urlHost(const std::string& address) {
   return address;
 }
 
-void printBanner(const proxy::Server& server) {
-  std::vector<std::string> bound = server.boundAddresses();
+void printBanner(const proxy::Supervisor& supervisor) {
+  const std::vector<std::string>& bound = supervisor.boundAddresses();
   std::vector<std::string> urls;
   for (const std::string& address : bound) {
     std::string url = "https://" + urlHost(address);
@@ -84,7 +84,7 @@ void printBanner(const proxy::Server& server) {
   for (const std::string& url : urls) {
     printf("certgate listening on %s (%s)\n", url.c_str(), all.c_str());
   }
-  const proxy::Runtime& runtime = *server.runtime();
+  const proxy::Runtime& runtime = *supervisor.runtime();
   for (const policy::Route& route : runtime.policy.routes()) {
     std::string address = "?";
     if (auto found = runtime.upstreams.find(route.upstream); found != runtime.upstreams.end()) {
@@ -105,7 +105,7 @@ void printBanner(const proxy::Server& server) {
 }
 
 struct SignalContext {
-  proxy::Server* server;
+  proxy::Supervisor* supervisor;
   proxy::AdminServer* admin;
   uv_signal_t sigint;
   uv_signal_t sigterm;
@@ -115,7 +115,7 @@ struct SignalContext {
 void onStopSignal(uv_signal_t* handle, int signum) {
   auto* context = static_cast<SignalContext*>(handle->data);
   log::info("server.stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
-  context->server->startShutdown(kDrainTimeoutMs);
+  context->supervisor->startShutdown(kDrainTimeoutMs);
   context->admin->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sigterm), nullptr);
@@ -125,7 +125,7 @@ void onStopSignal(uv_signal_t* handle, int signum) {
 void onReloadSignal(uv_signal_t* handle, int) {
   auto* context = static_cast<SignalContext*>(handle->data);
   log::info("server.reloading", {{"signal", "SIGHUP"}});
-  context->server->reload();
+  context->supervisor->reload();
 }
 
 Result<std::shared_ptr<const proxy::Runtime>> loadRuntime(const Options& options) {
@@ -213,28 +213,29 @@ int runServe(int argc, char** argv) {
   uv_loop_init(&loop);
   int exit_code = 0;
   {
-    proxy::Server server(&loop, *runtime, options.config);
-    proxy::AdminServer admin(&loop, &server);
-    Status status = server.listen();
+    proxy::Supervisor supervisor(&loop, *runtime, options.config);
+    proxy::AdminServer admin(&loop, &supervisor);
+    Status status = supervisor.listen();
     if (status && (*runtime)->config.has_admin) {
       status = admin.listen((*runtime)->config.admin);
     }
     if (status && (*runtime)->config.policy.watch) {
-      status = server.watchPolicyFile();
+      status = supervisor.watchPolicyFile();
     }
     if (!status) {
       fprintf(stderr, "certgate: %s\n", status.error().c_str());
       exit_code = 1;
     } else {
-      printBanner(server);
+      printBanner(supervisor);
       if ((*runtime)->config.has_admin) {
         printf("admin endpoints on http://%s (/metrics, /healthz, /readyz, /identities)\n",
                admin.address().c_str());
         fflush(stdout);
       }
-      log::info("server.started",
-                {{"config", options.config}, {"listen", server.boundAddresses()[0]}});
-      SignalContext signals{&server, &admin, {}, {}, {}};
+      log::info("server.started", {{"config", options.config},
+                                   {"listen", supervisor.boundAddresses()[0]},
+                                   {"workers", static_cast<uint64_t>(supervisor.workerCount())}});
+      SignalContext signals{&supervisor, &admin, {}, {}, {}};
       uv_signal_init(&loop, &signals.sigint);
       uv_signal_init(&loop, &signals.sigterm);
       uv_signal_init(&loop, &signals.sighup);
@@ -242,13 +243,19 @@ int runServe(int argc, char** argv) {
       uv_signal_start(&signals.sigint, onStopSignal, SIGINT);
       uv_signal_start(&signals.sigterm, onStopSignal, SIGTERM);
       uv_signal_start(&signals.sighup, onReloadSignal, SIGHUP);
+      supervisor.start();
+      // The main loop runs the admin endpoints, signals and the policy
+      // watch. It ends after SIGTERM/SIGINT, and join waits for the workers
+      // to finish draining.
       uv_run(&loop, UV_RUN_DEFAULT);
-      log::info("server.stopped", {{"handshakes_ok", server.stats().handshakes_ok},
-                                   {"handshakes_failed", server.stats().handshakes_failed},
-                                   {"requests", server.stats().requests}});
+      supervisor.join();
+      proxy::ServerStats stats = supervisor.stats();
+      log::info("server.stopped", {{"handshakes_ok", stats.handshakes_ok},
+                                   {"handshakes_failed", stats.handshakes_failed},
+                                   {"requests", stats.requests}});
     }
   }
-  // Let close callbacks of anything the server closed in its destructor run.
+  // Let close callbacks of anything closed in the destructors run.
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) {
     log::warn("server.loop_not_closed", {});

@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # server_cmd is read by bench/run.
 # Configurations and start commands for the servers bench/run compares.
 # Sourced by bench/run. Every server gets one worker thread where that is
-# configurable and listens on 127.0.0.1 only. Each requires a client
+# configurable (certgate-2w two) and listens on 127.0.0.1 only. Each requires a client
 # certificate from the bench CA and allows only CN good-client on /secret,
 # with 403 for other CNs and 404 for other paths. Allowed requests go to the
 # same upstream, with the CN in X-Client-CN.
@@ -46,6 +46,12 @@ upstream = "demo"
 allow_cn = ["good-client"]
 TOML
   server_cmd=("$BIN/certgate" serve --config "$dir/gateway.toml")
+}
+
+# certgate with [server] workers = 2; bench/run pins it to BENCH_2W_CORES.
+write_certgate-2w_config() {
+  write_certgate_config "$@"
+  sed -i 's/^\[server\]$/[server]\nworkers = 2/' "$1/gateway.toml"
 }
 
 write_nginx_config() {
@@ -187,7 +193,7 @@ CADDY
 # Prints the version line of one server.
 server_version() {
   case $1 in
-    certgate) "$BIN/certgate" --version 2>&1 | head -n1 ;;
+    certgate | certgate-2w) "$BIN/certgate" --version 2>&1 | head -n1 ;;
     nginx) nginx -v 2>&1 | head -n1 ;;
     haproxy) haproxy -v 2>&1 | head -n1 ;;
     caddy) echo "caddy $(caddy version 2>&1 | head -n1)" ;;

@@ -4,9 +4,6 @@
 
 namespace gw::metrics {
 
-const std::vector<double> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-
 namespace {
 
 std::string escapeLabel(const std::string& value) {
@@ -51,70 +48,104 @@ Registry& registry() {
   return instance;
 }
 
+void Histogram::observe(double seconds) {
+  // The count first, then the buckets from the widest down, each with
+  // release order. A reader that loads the buckets from the narrowest up
+  // (acquire) and the count last therefore reads cumulative buckets that
+  // never decrease and never exceed the count, while other threads observe.
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(seconds, std::memory_order_relaxed);
+  for (size_t i = kLatencyBuckets.size(); i-- > 0 && seconds <= kLatencyBuckets[i];) {
+    buckets_[i].fetch_add(1, std::memory_order_release);
+  }
+}
+
+Counter* Registry::counterSeries(const std::string& name, const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_ptr<Counter>& series = families_[name].counters[labels];
+  if (series == nullptr) {
+    series = std::make_unique<Counter>();
+  }
+  return series.get();
+}
+
+Gauge* Registry::gaugeSeries(const std::string& name, const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Family& family = families_[name];
+  family.type = "gauge";
+  std::unique_ptr<Gauge>& series = family.gauges[labels];
+  if (series == nullptr) {
+    series = std::make_unique<Gauge>();
+  }
+  return series.get();
+}
+
+Histogram* Registry::histogramSeries(const std::string& name, const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Family& family = families_[name];
+  family.type = "histogram";
+  std::unique_ptr<Histogram>& series = family.histograms[labels];
+  if (series == nullptr) {
+    series = std::make_unique<Histogram>();
+  }
+  return series.get();
+}
+
 void Registry::increment(const std::string& name, const Labels& labels, uint64_t delta) {
-  families_[name].counters[labels] += delta;
+  counterSeries(name, labels)->increment(delta);
 }
 
 void Registry::setGauge(const std::string& name, const Labels& labels, double value) {
-  Family& family = families_[name];
-  family.type = "gauge";
-  family.gauges[labels] = value;
+  gaugeSeries(name, labels)->set(value);
 }
 
 void Registry::observe(const std::string& name, const Labels& labels, double seconds) {
-  Family& family = families_[name];
-  family.type = "histogram";
-  Histogram& histogram = family.histograms[labels];
-  if (histogram.buckets.empty()) {
-    histogram.buckets.assign(kLatencyBuckets.size(), 0);
-  }
-  for (size_t i = 0; i < kLatencyBuckets.size(); i++) {
-    if (seconds <= kLatencyBuckets[i]) {
-      histogram.buckets[i]++;
-    }
-  }
-  histogram.count++;
-  histogram.sum += seconds;
+  histogramSeries(name, labels)->observe(seconds);
 }
 
 void Registry::describe(const std::string& name, const std::string& type, const std::string& help) {
+  std::lock_guard<std::mutex> lock(mutex_);
   Family& family = families_[name];
   family.type = type;
   family.help = help;
 }
 
 uint64_t Registry::counter(const std::string& name, const Labels& labels) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto family = families_.find(name);
   if (family == families_.end()) {
     return 0;
   }
   auto found = family->second.counters.find(labels);
-  return found == family->second.counters.end() ? 0 : found->second;
+  return found == family->second.counters.end() ? 0 : found->second->value();
 }
 
 std::string Registry::render() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
     if (!family.help.empty()) {
       out += "# HELP " + name + " " + family.help + "\n";
     }
     out += "# TYPE " + name + " " + family.type + "\n";
-    for (const auto& [labels, value] : family.counters) {
-      out += name + formatLabels(labels) + " " + std::to_string(value) + "\n";
+    for (const auto& [labels, counter] : family.counters) {
+      out += name + formatLabels(labels) + " " + std::to_string(counter->value()) + "\n";
     }
-    for (const auto& [labels, value] : family.gauges) {
-      out += name + formatLabels(labels) + " " + formatNumber(value) + "\n";
+    for (const auto& [labels, gauge] : family.gauges) {
+      out += name + formatLabels(labels) + " " + formatNumber(gauge->value()) + "\n";
     }
     for (const auto& [labels, histogram] : family.histograms) {
+      // Buckets first, then the count (see Histogram::observe).
       for (size_t i = 0; i < kLatencyBuckets.size(); i++) {
         out += name + "_bucket" +
                formatLabels(labels, "le=\"" + formatNumber(kLatencyBuckets[i]) + "\"") + " " +
-               std::to_string(histogram.buckets[i]) + "\n";
+               std::to_string(histogram->bucket(i)) + "\n";
       }
-      out += name + "_bucket" + formatLabels(labels, "le=\"+Inf\"") + " " +
-             std::to_string(histogram.count) + "\n";
-      out += name + "_sum" + formatLabels(labels) + " " + formatNumber(histogram.sum) + "\n";
-      out += name + "_count" + formatLabels(labels) + " " + std::to_string(histogram.count) + "\n";
+      uint64_t count = histogram->count();
+      out += name + "_bucket" + formatLabels(labels, "le=\"+Inf\"") + " " + std::to_string(count) +
+             "\n";
+      out += name + "_sum" + formatLabels(labels) + " " + formatNumber(histogram->sum()) + "\n";
+      out += name + "_count" + formatLabels(labels) + " " + std::to_string(count) + "\n";
     }
   }
   return out;

@@ -125,6 +125,11 @@ struct GatewayConfig {
   std::string log_level = "info";
   std::string log_format = "text";  // "text" (key=value) or "json" (one object per line)
   std::string log_file;             // append logs here instead of stderr; empty: stderr
+  // Worker threads, each with its own event loop, listening sockets and
+  // connections. kWorkersAuto means one per online CPU.
+  uint32_t workers = 1;
+  static constexpr uint32_t kWorkersAuto = 0;
+  static constexpr uint32_t kMaxWorkers = 256;
   // Admin listener (plain HTTP: /metrics, /healthz, /readyz, /identities);
   // disabled when |has_admin| is false.
   bool has_admin = false;

@@ -455,7 +455,19 @@ void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) 
   if (server == nullptr) {
     return;
   }
-  reader.rejectUnknownKeys(*server, "[server]", {"listen", "log_level", "log_format", "log_file"});
+  reader.rejectUnknownKeys(*server, "[server]",
+                           {"listen", "log_level", "log_format", "log_file", "workers"});
+  if (const toml::node* workers = server->get("workers"); workers != nullptr) {
+    std::optional<std::string_view> text = workers->value<std::string_view>();
+    if (text && *text == "auto") {
+      config->workers = GatewayConfig::kWorkersAuto;
+    } else if (workers->is_integer()) {
+      reader.unsignedInteger(*server, "workers", &config->workers, 1, GatewayConfig::kMaxWorkers);
+    } else {
+      reader.fail(workers, "'workers' must be an integer between 1 and " +
+                               std::to_string(GatewayConfig::kMaxWorkers) + " or \"auto\"");
+    }
+  }
   reader.path(*server, "log_file", &config->log_file, false);
   if (reader.string(*server, "log_format", &config->log_format, false) &&
       config->log_format != "text" && config->log_format != "json") {

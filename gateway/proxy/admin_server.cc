@@ -2,7 +2,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/http/parser.h"
-#include "gateway/proxy/server.h"
+#include "gateway/proxy/supervisor.h"
 #include "gateway/proxy/write_request.h"
 
 namespace gw::proxy {
@@ -184,17 +184,17 @@ std::string AdminServer::respond(const std::string& method, const std::string& p
     return response(405, "text/plain", "Method not allowed; use GET\n");
   }
   if (path == "/metrics") {
-    return response(200, "text/plain; version=0.0.4; charset=utf-8", server_->renderMetrics());
+    return response(200, "text/plain; version=0.0.4; charset=utf-8", supervisor_->renderMetrics());
   }
   if (path == "/healthz") {
     return response(200, "text/plain", "ok\n");
   }
   if (path == "/readyz") {
     std::string reason;
-    bool ready = server_->ready(&reason);
+    bool ready = supervisor_->ready(&reason);
     return response(ready ? 200 : 503, "text/plain", reason + "\n");
   }
-  return response(200, "application/json", server_->identitiesJson());
+  return response(200, "application/json", supervisor_->identitiesJson());
 }
 
 }  // namespace gw::proxy

@@ -20,12 +20,13 @@
 
 namespace gw::proxy {
 
-class Server;
+class Supervisor;
 
 class AdminServer {
  public:
-  // AdminServer borrows |loop| and |server|, which must outlive it.
-  AdminServer(uv_loop_t* loop, Server* server) : loop_(loop), server_(server) {}
+  // AdminServer borrows |loop| and |supervisor|, which must outlive it.
+  // It runs on the main thread, so it responds while the workers are busy.
+  AdminServer(uv_loop_t* loop, Supervisor* supervisor) : loop_(loop), supervisor_(supervisor) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -45,7 +46,7 @@ class AdminServer {
   static void onConnection(uv_stream_t* listener, int status);
 
   uv_loop_t* loop_;
-  Server* server_;
+  Supervisor* supervisor_;
   uv_tcp_t* listener_ = nullptr;  // heap; freed in its close callback
   std::string address_;
 };

@@ -47,8 +47,9 @@ void ClientConnection::start(uv_stream_t* listener) {
 // --- Reading from the client ----------------------------------------------
 
 void ClientConnection::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  static char buffer[65536];
-  // One loop thread: each read is consumed before its callback returns.
+  thread_local char buffer[65536];
+  // One buffer per loop thread: each read is consumed before its callback
+  // returns.
   *buf = uv_buf_init(buffer, sizeof(buffer));
 }
 
@@ -774,7 +775,8 @@ void ClientConnection::maybeFinishExchange() {
 void ClientConnection::logExchange(const char* outcome) {
   exchange_.logged = true;
   const std::string& decision = exchange_.decision.empty() ? "bad_request" : exchange_.decision;
-  std::string route = exchange_.route != nullptr ? exchange_.route->pattern() : "-";
+  static const std::string kNoRoute = "-";
+  const std::string& route = exchange_.route != nullptr ? exchange_.route->pattern() : kNoRoute;
   server_->recordRequest(route, decision, exchange_.status, secondsSince(exchange_.started));
   server_->recordIdentity(identity_, decision);
   if (!log::enabled(log::Level::Info)) {

@@ -289,9 +289,7 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
   if (exchange_.route != nullptr) {
     server_->recordUpstreamResult(exchange_.route->upstream, nullptr);
     exchange_.upstream_ms = millisecondsSince(exchange_.started);
-    metrics::registry().observe("certgate_upstream_duration_seconds",
-                                {{"upstream", exchange_.route->upstream}},
-                                secondsSince(exchange_.started));
+    server_->recordUpstreamDuration(exchange_.route->upstream, secondsSince(exchange_.started));
   }
   bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining();
   bool is_head = exchange_.method == "HEAD";

@@ -35,6 +35,8 @@ void IdentityInventory::record(const policy::Identity& identity, const std::stri
   if (identity.fingerprint_sha256.empty()) {
     return;
   }
+  time_t now = time(nullptr);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto found = entries_.find(identity.fingerprint_sha256);
   if (found == entries_.end()) {
     if (entries_.size() >= kMaxEntries) {
@@ -52,12 +54,18 @@ void IdentityInventory::record(const policy::Identity& identity, const std::stri
     entry.not_after_posix = parseRfc3339(identity.not_after);
     found = entries_.emplace(identity.fingerprint_sha256, std::move(entry)).first;
   }
-  found->second.last_seen = time(nullptr);
+  found->second.last_seen = now;
   found->second.last_decision = decision;
   found->second.requests++;
 }
 
+size_t IdentityInventory::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
 size_t IdentityInventory::countExpiringWithin(time_t now, time_t seconds) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   size_t count = 0;
   for (const auto& [fingerprint, entry] : entries_) {
     if (entry.not_after_posix != 0 && entry.not_after_posix < now + seconds) {
@@ -68,6 +76,7 @@ size_t IdentityInventory::countExpiringWithin(time_t now, time_t seconds) const 
 }
 
 std::string IdentityInventory::toJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<const std::string*, const Entry*>> sorted;
   for (const auto& [fingerprint, entry] : entries_) {
     sorted.emplace_back(&fingerprint, &entry);

@@ -1,11 +1,13 @@
 // IdentityInventory: the client certificates seen since start, for the
 // admin endpoint /identities and the expiry metrics, so an operator can see
-// who will be locked out when a certificate expires.
+// who will be locked out when a certificate expires. Every method is safe
+// to call from any thread: the workers record and the admin thread reads.
 #pragma once
 
 #include <cstddef>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "gateway/policy/policy.h"
@@ -30,19 +32,22 @@ class IdentityInventory {
   // dropped.
   static constexpr size_t kMaxEntries = 10'000;
 
-  // record notes that |identity| was seen now with |decision|.
+  // record notes that |identity| was seen now with |decision|. For an
+  // identity already seen it takes the lock and allocates nothing unless
+  // |decision| is longer than any decision stored for it before.
   void record(const policy::Identity& identity, const std::string& decision);
 
   // countExpiringWithin counts identities whose notAfter is before
   // now + |seconds| (already expired ones included).
   size_t countExpiringWithin(time_t now, time_t seconds) const;
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const;
 
   // toJson renders the inventory as a JSON array, soonest expiry first.
   std::string toJson() const;
 
  private:
+  mutable std::mutex mutex_;              // guards entries_
   std::map<std::string, Entry> entries_;  // keyed by SHA-256 fingerprint
 };
 

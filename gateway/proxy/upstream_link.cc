@@ -102,9 +102,9 @@ void UpstreamLink::setReading(bool on) {
 }
 
 void UpstreamLink::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  static char buffer[65536];
-  // One loop thread: the buffer is used by one read at a time and consumed
-  // before the read callback returns.
+  thread_local char buffer[65536];
+  // One buffer per loop thread: it is used by one read at a time and
+  // consumed before the read callback returns.
   *buf = uv_buf_init(buffer, sizeof(buffer));
 }
 

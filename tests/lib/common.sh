@@ -88,6 +88,10 @@ write_demo_config() {
     -e "s#127.0.0.1:9901#127.0.0.1:$admin_port#" \
     "$ROOT/conf/gateway.toml" >"$dir/gateway.toml"
   sed -e "s#127.0.0.1:8080#127.0.0.1:$upstream_port#" "$ROOT/conf/policy.toml" >"$dir/policy.toml"
+  # CERTGATE_TEST_WORKERS=N runs the gateway with [server] workers = N.
+  if [[ -n ${CERTGATE_TEST_WORKERS:-} ]]; then
+    sed -i "s/^\[server\]$/[server]\nworkers = $CERTGATE_TEST_WORKERS/" "$dir/gateway.toml"
+  fi
 }
 
 # write_gateway_config DIR CERTS GATEWAY_PORT [SECTION.KEY=VALUE...] writes

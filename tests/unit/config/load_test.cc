@@ -218,6 +218,41 @@ request_buffer_bytes = 0
     CHECK(error.find("16777216") != std::string::npos);
   }
 
+  TEST_CASE("workers default and values") {
+    TempDir dir;
+    dir.write("policy.toml", kPolicy);
+    auto load = [&](const std::string& value) {
+      std::string gateway(kGateway);
+      gateway.replace(gateway.find("[server]\n"), 9, "[server]\nworkers = " + value + "\n");
+      return loadGatewayConfig(dir.write("gateway.toml", gateway));
+    };
+    gw::Result<GatewayConfig> defaults = loadGatewayConfig(dir.write("gateway.toml", kGateway));
+    REQUIRE_MESSAGE(defaults.ok(), defaults.error());
+    CHECK(defaults->workers == 1);
+
+    gw::Result<GatewayConfig> four = load("4");
+    REQUIRE_MESSAGE(four.ok(), four.error());
+    CHECK(four->workers == 4);
+
+    gw::Result<GatewayConfig> automatic = load("\"auto\"");
+    REQUIRE_MESSAGE(automatic.ok(), automatic.error());
+    CHECK(automatic->workers == GatewayConfig::kWorkersAuto);
+  }
+
+  TEST_CASE("invalid workers are rejected") {
+    TempDir dir;
+    dir.write("policy.toml", kPolicy);
+    for (const char* value : {"0", "257", "\"many\"", "1.5"}) {
+      std::string gateway(kGateway);
+      gateway.replace(gateway.find("[server]\n"), 9,
+                      std::string("[server]\nworkers = ") + value + "\n");
+      std::string error = loadError(dir.write("gateway.toml", gateway));
+      CAPTURE(value);
+      CHECK(error.find("'workers'") != std::string::npos);
+      CHECK(error.find("256") != std::string::npos);
+    }
+  }
+
   TEST_CASE("TOML syntax error names location") {
     TempDir dir;
     std::string path = dir.write("gateway.toml", "[server]\nlisten = [\"127.0.0.1:4443\"\n");
@@ -237,7 +272,7 @@ request_buffer_bytes = 0
 
     CHECK(error == path +
                        ":3:13: unknown key 'log_levle' in [server] (expected one of: listen, "
-                       "log_level, log_format, log_file)");
+                       "log_level, log_format, log_file, workers)");
   }
 
   TEST_CASE("unknown top-level key is named") {
