@@ -90,9 +90,14 @@ void printBanner(const proxy::Supervisor& supervisor) {
     if (auto found = runtime.upstreams.find(route.upstream); found != runtime.upstreams.end()) {
       address = found->second.display;
     }
+    // A policy may list 100,000 CNs; the banner names the first few.
+    constexpr size_t kBannerNames = 5;
     std::string allowed;
-    for (const std::string& cn : route.allow_cn) {
-      allowed += (allowed.empty() ? "" : ", ") + cn;
+    for (size_t i = 0; i < route.allow_cn.size() && i < kBannerNames; i++) {
+      allowed += (allowed.empty() ? "" : ", ") + route.allow_cn[i];
+    }
+    if (route.allow_cn.size() > kBannerNames) {
+      allowed += " and " + std::to_string(route.allow_cn.size() - kBannerNames) + " more";
     }
     printf("route %s%s -> upstream %s (%s), allowed CN: %s\n", route.exact.empty() ? "" : "= ",
            route.pattern().c_str(), route.upstream.c_str(), address.c_str(),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # With [policy] watch = true, saving the policy file reloads it without a
 # signal, also when an editor replaces the file by renaming a new one over
-# it; a broken save keeps the previous policy.
+# it; a broken save keeps the previous policy. The start banner names only
+# the first five allowed CNs of a route.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
@@ -11,6 +12,8 @@ GATEWAY_PORT=$(free_port)
 UPSTREAM_PORT=$(free_port)
 write_demo_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$UPSTREAM_PORT"
 sed -i 's/file = "policy.toml"/file = "policy.toml"\nwatch = true/' "$WORK/conf/gateway.toml"
+sed -i 's/allow_cn = \["good-client"\]/allow_cn = ["good-client", "c1", "c2", "c3", "c4", "c5", "c6"]/' \
+  "$WORK/conf/policy.toml"
 start_process upstream-demo "$WORK/upstream.log" "listening" \
   "$UPSTREAM_DEMO_BIN" --listen "127.0.0.1:$UPSTREAM_PORT"
 start_process certgate "$WORK/gateway.log" "certgate listening" \
@@ -31,8 +34,10 @@ wait_for_status() {
   return 1
 }
 
+grep -q 'allowed CN: good-client, c1, c2, c3, c4 and 2 more$' "$WORK/gateway.log" &&
+  pass "the banner names five CNs and counts the rest" || fail "banner CN list"
 [[ $(status_of_second) == 403 ]] && pass "second-client starts denied" || fail "second-client start"
-sed 's/allow_cn = \["good-client"\]/allow_cn = ["good-client", "second-client"]/' \
+sed 's/allow_cn = \["good-client",/allow_cn = ["good-client", "second-client",/' \
   "$WORK/conf/policy.toml" >"$WORK/conf/policy.toml.new"
 mv "$WORK/conf/policy.toml.new" "$WORK/conf/policy.toml"
 wait_for_status 200 && pass "a renamed-over policy file is picked up without a signal" ||
