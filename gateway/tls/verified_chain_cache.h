@@ -46,13 +46,15 @@ struct VerifiedChain {
 // threads rarely wait for each other.
 class VerifiedChainCache {
  public:
-  // 4096 entries take about 7 MiB (estimate: about 1.7 KiB per entry for
-  // the identity strings, the issuer name, the serial and the map nodes).
+  // An entry takes about 1.9 KiB of heap (measured with mallinfo2 for P-256
+  // client certificates with a short subject), so a full cache takes about
+  // 7.7 MiB. Longer names and more SAN entries make entries larger.
   static constexpr size_t kDefaultCapacity = 4096;
   static constexpr size_t kDefaultShards = 16;
 
   // |capacity| is split evenly over |shards|. Each shard evicts its least
-  // recently used entry when it is full.
+  // recently used entry when it is full, so eviction can start before the
+  // cache as a whole contains |capacity| entries.
   explicit VerifiedChainCache(size_t capacity = kDefaultCapacity, size_t shards = kDefaultShards);
 
   // find returns the entry for |key| and marks it most recently used, or
@@ -116,8 +118,8 @@ Sha256Digest chainDigest(const STACK_OF(CRYPTO_BUFFER) * certs, const Sha256Dige
 
 // verifyCertificates verifies |certs| (leaf first, as the client sent them)
 // for client authentication against |trust| at |now| (POSIX seconds). On a
-// cache hit only the time and CRL checks run; on a miss the whole chain is
-// verified and a chain that passes is cached.
+// cache hit only the time and CRL checks run. On a miss the whole chain is
+// verified, and a chain that passes is cached.
 ChainCheck verifyCertificates(const STACK_OF(CRYPTO_BUFFER) * certs, const ClientTrust& trust,
                               int64_t now);
 

@@ -1,6 +1,8 @@
 #include "gateway/tls/tls_session.h"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <openssl/err.h>
@@ -73,9 +75,16 @@ class TestClient {
     }
     static const uint8_t kAlpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     REQUIRE(SSL_CTX_set_alpn_protos(ctx_.get(), kAlpn, sizeof(kAlpn)) == 0);
+    // TLS 1.3 tickets reach the client only through the new-session callback.
+    SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_CLIENT);
+    SSL_CTX_sess_set_new_cb(ctx_.get(), [](SSL* ssl, SSL_SESSION* session) -> int {
+      static_cast<TestClient*>(SSL_get_app_data(ssl))->session_.reset(session);
+      return 1;  // keeps the reference
+    });
 
     ssl_.reset(SSL_new(ctx_.get()));
     REQUIRE(ssl_ != nullptr);
+    SSL_set_app_data(ssl_.get(), this);
     input_ = BIO_new(BIO_s_mem());
     output_ = BIO_new(BIO_s_mem());
     BIO_set_mem_eof_return(input_, -1);
@@ -111,6 +120,12 @@ class TestClient {
 
   bool failed() const { return failed_; }
 
+  // session returns the last session ticket the server sent, or null.
+  SSL_SESSION* session() const { return session_.get(); }
+
+  // offerSession makes the next handshake offer |session| for resumption.
+  void offerSession(SSL_SESSION* session) { REQUIRE(SSL_set_session(ssl_.get(), session) == 1); }
+
   // readError reads once and returns the reason of the error that ended
   // the read, or 0 when data or nothing arrived.
   int readError() {
@@ -127,6 +142,7 @@ class TestClient {
   BIO* input_ = nullptr;   // owned by ssl_
   BIO* output_ = nullptr;  // owned by ssl_
   bool failed_ = false;
+  bssl::UniquePtr<SSL_SESSION> session_;
 };
 
 struct Outcome {
@@ -154,6 +170,19 @@ Outcome runHandshake(TlsSession& server, TestClient& client) {
     }
   }
   return outcome;
+}
+
+// fullHandshakeSession completes a full handshake of |identity| with a
+// server on |ctx| and returns the session ticket the client received.
+bssl::UniquePtr<SSL_SESSION> fullHandshakeSession(const Pki& pki, SSL_CTX* ctx,
+                                                  const KeyPair& identity) {
+  TlsSession server(ctx);
+  TestClient client(pki.ca.cert.get(), &identity);
+  REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+  REQUIRE(SSL_session_reused(server.ssl()) == 0);
+  CHECK(client.readError() == 0);  // reads the NewSessionTicket
+  REQUIRE(client.session() != nullptr);
+  return bssl::UpRef(client.session());
 }
 
 }  // namespace
@@ -344,6 +373,109 @@ TEST_SUITE("tls.TlsSession") {
 
     CHECK(outcome.server == TlsStatus::Done);
     CHECK(server.info().verify_error == 0);
+  }
+
+  TEST_CASE("resumed session keeps the identity") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, ctx.get(), client_identity);
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+    REQUIRE(server.info().verified != nullptr);
+    CHECK(server.info().verified->identity->cn == "good-client");
+  }
+
+  TEST_CASE("CA change prevents resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    // The same ticket keys, and one more CA in the client CA file.
+    KeyPair partner_ca = makeCa("Partner Root CA");
+    pki.config.client_ca_file = pki.dir.write(
+        "clients-ca-2.pem", certPem(pki.ca.cert.get()) + certPem(partner_ca.cert.get()));
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 0);
+    REQUIRE(server.info().verified != nullptr);
+    CHECK(server.info().verified->identity->cn == "good-client");
+  }
+
+  TEST_CASE("same trust files allow resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    bssl::UniquePtr<SSL_CTX> reloaded = pki.context();
+    TlsSession server(reloaded.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+  }
+
+  TEST_CASE("revocation prevents resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    bssl::UniquePtr<X509_CRL> crl = gw::testing::makeCrl(pki.ca, {client_identity.cert.get()});
+    pki.config.crl_file = pki.dir.write("clients.crl", gw::testing::crlPem(crl.get()));
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Failed);
+    CHECK(SSL_session_reused(server.ssl()) == 0);
+    CHECK(server.info().verify_error == X509_V_ERR_CERT_REVOKED);
+    CHECK(server.info().alert_sent == SSL_AD_CERTIFICATE_REVOKED);
+  }
+
+  TEST_CASE("expired certificate cannot resume") {
+    Pki pki;
+    CertSpec spec;
+    spec.subject = {{"CN", "good-client"}};
+    spec.serial_hex = "3003";
+    spec.not_after_s = 2;
+    spec.extended_key_usage = "clientAuth";
+    KeyPair client_identity = makeKeyPair(spec, &pki.ca);
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, ctx.get(), client_identity);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Failed);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+    CHECK(server.info().verify_error == X509_V_ERR_CERT_HAS_EXPIRED);
+    CHECK(server.info().alert_sent == SSL_AD_CERTIFICATE_EXPIRED);
+    CHECK(classifyFailure(server.info(), server.errorCode()) == HandshakeFailure::Expired);
+    CHECK(client.readError() == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED);
   }
 
   TEST_CASE("TLS 1.2 client is rejected by default") {
