@@ -3,6 +3,8 @@
 // distinguished name.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <openssl/x509.h>
