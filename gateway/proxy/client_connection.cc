@@ -353,10 +353,10 @@ bool ClientConnection::checkRouteTrust(const policy::Route& route) {
   if (!route.has_own_trust || route.is_public) {
     return true;
   }
-  auto store = runtime_->route_trust.find(route.source);
+  auto trust = runtime_->route_trust.find(route.source);
   int verify_error = X509_V_ERR_UNSPECIFIED;
-  if (store != runtime_->route_trust.end()) {
-    verify_error = tls::verifyPeerInStore(tls_.ssl(), store->second.get());
+  if (trust != runtime_->route_trust.end()) {
+    verify_error = tls::verifyPeerWithTrust(tls_.ssl(), *trust->second);
   }
   if (verify_error == X509_V_OK) {
     return true;

@@ -210,11 +210,11 @@ std::string readFileBytes(const std::string& path) {
 // context differs, so after a CA or CRL change old sessions and tickets
 // (also tickets under shared keys) get a full handshake. It is also the
 // trust version in every verified-chain cache key.
-Sha256Digest trustVersionOf(const config::TlsConfig& config) {
-  std::string trust = readFileBytes(config.client_ca_file);
+Sha256Digest trustVersionOf(const std::string& ca_file, const std::string& crl_file) {
+  std::string trust = readFileBytes(ca_file);
   trust += '\0';
-  if (!config.crl_file.empty()) {
-    trust += readFileBytes(config.crl_file);
+  if (!crl_file.empty()) {
+    trust += readFileBytes(crl_file);
   }
   Sha256Digest digest;
   SHA256(reinterpret_cast<const uint8_t*>(trust.data()), trust.size(), digest.data());
@@ -308,12 +308,9 @@ ChainCheck verifyPeer(const SSL* ssl, SSL_CTX* ctx) {
   return verifyCertificates(certs, *trust, currentTime());
 }
 
-int verifyPeerInStore(const SSL* ssl, X509_STORE* store) {
-  ParsedChain parsed = parseChain(SSL_get0_peer_certificates(ssl));
-  if (!parsed.leaf) {
-    return X509_V_ERR_UNSPECIFIED;
-  }
-  return verifyChainInStore(parsed.leaf.get(), parsed.intermediates.get(), store);
+int verifyPeerWithTrust(const SSL* ssl, const ClientTrust& trust) {
+  // verifyCertificates rejects a peer without a certificate.
+  return verifyCertificates(SSL_get0_peer_certificates(ssl), trust, currentTime()).error;
 }
 
 int verifyChain(X509* leaf, STACK_OF(X509) * chain, SSL_CTX* ctx) {
@@ -357,15 +354,19 @@ std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& conf
   return out;
 }
 
-Result<bssl::UniquePtr<X509_STORE>> loadTrustStore(const std::string& ca_file,
-                                                   const std::string& crl_file) {
+Result<std::unique_ptr<const ClientTrust>> loadRouteTrust(const std::string& ca_file,
+                                                          const std::string& crl_file) {
   auto cas = readCertificates(ca_file, "route client CA");
   if (!cas) {
     return Error{cas.error()};
   }
-  bssl::UniquePtr<X509_STORE> store(X509_STORE_new());
+  auto trust = std::make_unique<ClientTrust>();
+  trust->store.reset(X509_STORE_new());
+  if (!trust->store) {
+    return Error{"out of memory while loading " + ca_file};
+  }
   for (auto& ca : *cas) {
-    if (!X509_STORE_add_cert(store.get(), ca.get())) {
+    if (!X509_STORE_add_cert(trust->store.get(), ca.get())) {
       return Error{"route client CA file " + ca_file + ": " + lastError()};
     }
   }
@@ -375,12 +376,19 @@ Result<bssl::UniquePtr<X509_STORE>> loadTrustStore(const std::string& ca_file,
       return Error{crls.error()};
     }
     for (auto& crl : *crls) {
-      X509_STORE_add_crl(store.get(), crl.get());
+      X509_STORE_add_crl(trust->store.get(), crl.get());
     }
     ERR_clear_error();
-    X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+    trust->crls = std::move(*crls);
+    X509_STORE_set_flags(trust->store.get(), X509_V_FLAG_CRL_CHECK);
+    trust->check_crl = true;
   }
-  return store;
+  // Files with the same bytes as another trust get the same version, and
+  // the same verification result, so such entries may be shared.
+  trust->version = trustVersionOf(ca_file, crl_file);
+  trust->max_depth = kMaxChainDepth;
+  trust->cache = &processChainCache();
+  return std::unique_ptr<const ClientTrust>(std::move(trust));
 }
 
 void attachTlsInfo(SSL* ssl, ConnectionTlsInfo* info) {
@@ -406,7 +414,7 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   if (!trust) {
     return Error{trust.error()};
   }
-  (*trust)->version = trustVersionOf(config);
+  (*trust)->version = trustVersionOf(config.client_ca_file, config.crl_file);
   (*trust)->max_depth = kMaxChainDepth;
   if (!SSL_CTX_set_session_id_context(ctx.get(), (*trust)->version.data(),
                                       (*trust)->version.size())) {

@@ -52,10 +52,11 @@ ChainCheck verifyPeer(const SSL* ssl, SSL_CTX* ctx);
 // already.
 void recordVerifyFailure(const SSL* ssl, const ChainCheck& check);
 
-// verifyPeerInStore checks the peer chain of |ssl| against |store| (a
-// route's own client CA), without the cache. It returns X509_V_OK or the
-// X509_V_ERR_* code.
-int verifyPeerInStore(const SSL* ssl, X509_STORE* store);
+// verifyPeerWithTrust checks the peer chain of |ssl| against |trust| (a
+// route's own client CA and CRL) at the current time, through the
+// verified-chain cache. It returns X509_V_OK or the X509_V_ERR_* code, also
+// for a peer without a certificate.
+int verifyPeerWithTrust(const SSL* ssl, const ClientTrust& trust);
 
 // verifyChain checks |leaf| with the untrusted intermediates |chain| (may be
 // null) against the client trust of |ctx| for client authentication, as
@@ -76,11 +77,11 @@ struct CertificateExpiry {
 // context builder reports those.
 std::vector<CertificateExpiry> certificateExpiries(const config::TlsConfig& config);
 
-// loadTrustStore builds a certificate store from the CA certificates in
-// |ca_file| and, if |crl_file| is not empty, its CRLs (checked for the
-// client certificate). Errors name the file.
-Result<bssl::UniquePtr<X509_STORE>> loadTrustStore(const std::string& ca_file,
-                                                   const std::string& crl_file);
+// loadRouteTrust builds the client trust of a route from the CA
+// certificates in |ca_file| and, if |crl_file| is not empty, its CRLs
+// (checked for the client certificate). Errors name the file.
+Result<std::unique_ptr<const ClientTrust>> loadRouteTrust(const std::string& ca_file,
+                                                          const std::string& crl_file);
 
 // verifyChainInStore is verifyChain against |store| instead of a context.
 int verifyChainInStore(X509* leaf, STACK_OF(X509) * chain, X509_STORE* store);

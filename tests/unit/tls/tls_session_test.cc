@@ -478,6 +478,50 @@ TEST_SUITE("tls.TlsSession") {
     CHECK(client.readError() == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED);
   }
 
+  TEST_CASE("route trust accepts only its CA") {
+    Pki pki;
+    KeyPair partner_ca = makeCa("Partner Root CA");
+    pki.config.client_ca_file = pki.dir.write(
+        "clients-ca-both.pem", certPem(pki.ca.cert.get()) + certPem(partner_ca.cert.get()));
+    std::string route_ca = pki.dir.write("route-ca.pem", certPem(partner_ca.cert.get()));
+    auto route_trust = gw::tls::loadRouteTrust(route_ca, "");
+    REQUIRE_MESSAGE(route_trust.ok(), route_trust.error());
+    KeyPair demo_client = makeLeaf(pki.ca, "good-client", "clientAuth");
+    KeyPair partner_client = makeLeaf(partner_ca, "partner", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession demo_server(ctx.get());
+    TestClient demo(pki.ca.cert.get(), &demo_client);
+    TlsSession partner_server(ctx.get());
+    TestClient partner(pki.ca.cert.get(), &partner_client);
+    REQUIRE(runHandshake(demo_server, demo).server == TlsStatus::Done);
+    REQUIRE(runHandshake(partner_server, partner).server == TlsStatus::Done);
+
+    int demo_result = gw::tls::verifyPeerWithTrust(demo_server.ssl(), **route_trust);
+    int partner_result = gw::tls::verifyPeerWithTrust(partner_server.ssl(), **route_trust);
+
+    CHECK(demo_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    CHECK(partner_result == X509_V_OK);
+  }
+
+  TEST_CASE("route CRL revokes on every check") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<X509_CRL> crl = gw::testing::makeCrl(pki.ca, {client_identity.cert.get()});
+    std::string route_crl = pki.dir.write("route.crl", gw::testing::crlPem(crl.get()));
+    auto route_trust = gw::tls::loadRouteTrust(pki.config.client_ca_file, route_crl);
+    REQUIRE_MESSAGE(route_trust.ok(), route_trust.error());
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+
+    int first = gw::tls::verifyPeerWithTrust(server.ssl(), **route_trust);
+    int second = gw::tls::verifyPeerWithTrust(server.ssl(), **route_trust);
+
+    CHECK(first == X509_V_ERR_CERT_REVOKED);
+    CHECK(second == X509_V_ERR_CERT_REVOKED);
+  }
+
   TEST_CASE("TLS 1.2 client is rejected by default") {
     Pki pki;
     KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
