@@ -136,19 +136,10 @@ void ClientConnection::doHandshake() {
 }
 
 void ClientConnection::onHandshakeDone() {
-  bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
-  if (cert) {
-    identity_ = tls::identityOf(cert.get());
-  }
-  // A resumed session skips certificate verification, and its ticket can
-  // outlive the certificate. Reload changes the ticket keys, so CRL and CA
-  // changes already force a full handshake; expiry is checked here.
-  if (SSL_session_reused(tls_.ssl()) && cert &&
-      X509_cmp_current_time(X509_get0_notAfter(cert.get())) <= 0) {
-    tls_.info().verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
-    logHandshakeRejected("expired");
-    closeNow();
-    return;
+  // TlsSession verified the chain, also for a resumed session, and the
+  // identity was parsed once when the chain entered the verified-chain cache.
+  if (tls_.info().verified) {
+    identity_ = *tls_.info().verified->identity;
   }
   state_ = State::Open;
   handshake_ms_ = millisecondsSince(accepted_at_);
@@ -383,12 +374,10 @@ bool ClientConnection::checkRouteTrust(const policy::Route& route) {
   if (!route.has_own_trust || route.is_public) {
     return true;
   }
-  auto store = runtime_->route_trust.find(route.source);
-  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(tls_.ssl()));
+  auto trust = runtime_->route_trust.find(route.source);
   int verify_error = X509_V_ERR_UNSPECIFIED;
-  if (store != runtime_->route_trust.end() && leaf) {
-    verify_error = tls::verifyChainInStore(leaf.get(), SSL_get_peer_cert_chain(tls_.ssl()),
-                                           store->second.get());
+  if (trust != runtime_->route_trust.end()) {
+    verify_error = tls::verifyPeerWithTrust(tls_.ssl(), *trust->second);
   }
   if (verify_error == X509_V_OK) {
     return true;
@@ -419,7 +408,7 @@ bool ClientConnection::adoptCurrentRuntime() {
   // The configuration was reloaded since this connection's handshake: the
   // certificate must pass the new trust settings before the new policy
   // applies to it.
-  int verify_error = tls::reverifyPeer(tls_.ssl(), current->tls.get());
+  int verify_error = tls::verifyPeer(tls_.ssl(), current->tls.get()).error;
   if (verify_error != X509_V_OK) {
     tls_.info().verify_error = verify_error;
     const char* reason = tls::reasonName(tls::classifyFailure(tls_.info(), 0));
@@ -666,16 +655,17 @@ void ClientConnection::addCertificateEncodings() {
   if (!identity_.cert_base64.empty()) {
     return;
   }
-  bssl::UniquePtr<X509> cert(SSL_get_peer_certificate(tls_.ssl()));
-  if (!cert) {
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(tls_.ssl());
+  if (certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) {
     return;
   }
-  identity_.cert_base64 = tls::base64Der(cert.get());
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_.ssl());
-  for (size_t i = 0; chain != nullptr && i < sk_X509_num(chain); i++) {
-    X509* member = sk_X509_value(chain, i);
-    if (X509_cmp(member, cert.get()) != 0) {
-      identity_.chain_base64.push_back(tls::base64Der(member));
+  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(certs, 0);
+  identity_.cert_base64 = tls::base64Der(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf));
+  for (size_t i = 1; i < sk_CRYPTO_BUFFER_num(certs); i++) {
+    const CRYPTO_BUFFER* member = sk_CRYPTO_BUFFER_value(certs, i);
+    std::string encoded = tls::base64Der(CRYPTO_BUFFER_data(member), CRYPTO_BUFFER_len(member));
+    if (encoded != identity_.cert_base64) {  // a client may repeat its leaf in the chain
+      identity_.chain_base64.push_back(std::move(encoded));
     }
   }
 }

@@ -87,16 +87,16 @@ Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config
       upstream.addresses.push_back(std::move(*address));
     }
   }
-  std::map<std::string, bssl::UniquePtr<X509_STORE>> route_trust;
+  std::map<std::string, std::unique_ptr<const tls::ClientTrust>> route_trust;
   for (const config::RouteConfig& route : config.policy.routes) {
     if (route.client_ca_file.empty()) {
       continue;
     }
-    auto store = tls::loadTrustStore(route.client_ca_file, route.crl_file);
-    if (!store) {
-      return Error{"route at " + route.source + ": " + store.error()};
+    auto trust = tls::loadRouteTrust(route.client_ca_file, route.crl_file);
+    if (!trust) {
+      return Error{"route at " + route.source + ": " + trust.error()};
     }
-    route_trust[route.source] = std::move(*store);
+    route_trust[route.source] = std::move(*trust);
   }
   auto runtime = std::make_shared<Runtime>(std::move(config), std::move(*tls));
   runtime->route_trust = std::move(route_trust);

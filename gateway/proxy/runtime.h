@@ -37,8 +37,8 @@ struct Runtime {
   policy::Policy policy;
   std::map<std::string, Upstream> upstreams;
   std::vector<tls::CertificateExpiry> expiries;
-  // Stores of routes with their own client_ca, by route source.
-  std::map<std::string, bssl::UniquePtr<X509_STORE>> route_trust;
+  // Trust of routes with their own client_ca, by route source.
+  std::map<std::string, std::unique_ptr<const tls::ClientTrust>> route_trust;
   uint64_t version = 0;  // increases with every reload
 
   Runtime(config::GatewayConfig c, bssl::UniquePtr<SSL_CTX> t)

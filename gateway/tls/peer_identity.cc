@@ -123,13 +123,11 @@ void readSubjectAltNames(X509* cert, policy::Identity* identity) {
 }
 
 std::string timeText(const ASN1_TIME* time) {
-  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
-  int days = 0;
-  int seconds = 0;
-  if (!epoch || !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+  int64_t seconds = 0;
+  if (!posixTimeOf(time, &seconds)) {
     return {};
   }
-  time_t posix = static_cast<time_t>(days) * 86400 + seconds;
+  time_t posix = static_cast<time_t>(seconds);
   struct tm parsed;
   gmtime_r(&posix, &parsed);
   char text[32];
@@ -139,18 +137,35 @@ std::string timeText(const ASN1_TIME* time) {
 
 }  // namespace
 
+bool posixTimeOf(const ASN1_TIME* time, int64_t* out) {
+  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (!epoch || time == nullptr || !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+    return false;
+  }
+  *out = static_cast<int64_t>(days) * 86400 + seconds;
+  return true;
+}
+
 std::string base64Der(X509* cert) {
   uint8_t* der = nullptr;
   int len = i2d_X509(cert, &der);
   if (len <= 0) {
     return {};
   }
-  size_t encoded_len = 0;
-  EVP_EncodedLength(&encoded_len, static_cast<size_t>(len));
-  std::string out(encoded_len, '\0');
-  size_t written =
-      EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), der, static_cast<size_t>(len));
+  std::string out = base64Der(der, static_cast<size_t>(len));
   OPENSSL_free(der);
+  return out;
+}
+
+std::string base64Der(const uint8_t* der, size_t len) {
+  size_t encoded_len = 0;
+  if (!EVP_EncodedLength(&encoded_len, len)) {
+    return {};
+  }
+  std::string out(encoded_len, '\0');
+  size_t written = EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), der, len);
   out.resize(written);
   return out;
 }

@@ -3,6 +3,8 @@
 // distinguished name.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <openssl/x509.h>
@@ -19,6 +21,13 @@ policy::Identity identityOf(X509* cert);
 
 // base64Der returns the DER encoding of |cert| in base64, or "" on failure.
 std::string base64Der(X509* cert);
+
+// base64Der returns the |len| bytes at |der| in base64.
+std::string base64Der(const uint8_t* der, size_t len);
+
+// posixTimeOf converts |time| to seconds since the POSIX epoch. It returns
+// false when |time| is null or malformed.
+bool posixTimeOf(const ASN1_TIME* time, int64_t* out);
 
 // nameToString formats |name| as an RFC 4514 string ("CN=good-client,O=Demo").
 std::string nameToString(X509_NAME* name);

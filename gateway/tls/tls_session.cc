@@ -11,6 +11,10 @@ TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
   BIO_set_mem_eof_return(input_, -1);
   SSL_set_bio(ssl_.get(), input_, output_);  // takes ownership of both
   SSL_set_accept_state(ssl_.get());
+  // The certificate, key references and other settings copied from the
+  // context are freed once the handshake is done; an open connection does
+  // not need them, and renegotiation is off for servers.
+  SSL_set_shed_handshake_config(ssl_.get(), 1);
   attachTlsInfo(ssl_.get(), &info_);
 }
 
@@ -29,6 +33,9 @@ TlsStatus TlsSession::failed() {
 TlsStatus TlsSession::handshake() {
   int ret = SSL_do_handshake(ssl_.get());
   if (ret == 1) {
+    if (SSL_session_reused(ssl_.get()) && !checkResumedPeer()) {
+      return TlsStatus::Failed;
+    }
     // BoringSSL keeps TLS 1.3 session tickets back until the first write; an
     // empty write sends them now, so a client that only handshakes (or
     // sends before reading) can still resume later.
@@ -41,6 +48,19 @@ TlsStatus TlsSession::handshake() {
     return TlsStatus::Ok;
   }
   return failed();
+}
+
+bool TlsSession::checkResumedPeer() {
+  ChainCheck check = verifyPeer(ssl_.get(), SSL_get_SSL_CTX(ssl_.get()));
+  if (check.error == X509_V_OK) {
+    info_.verified = std::move(check.chain);
+    return true;
+  }
+  recordVerifyFailure(ssl_.get(), check);
+  SSL_send_fatal_alert(ssl_.get(), static_cast<uint8_t>(SSL_alert_from_verify_result(check.error)));
+  ERR_clear_error();
+  error_code_ = 0;
+  return false;
 }
 
 TlsStatus TlsSession::read(std::string* out) {

@@ -29,7 +29,11 @@ class TlsSession {
   // feed queues ciphertext received from the peer.
   void feed(std::string_view ciphertext);
 
-  // handshake advances the handshake with the input fed so far.
+  // handshake advances the handshake with the input fed so far. A resumed
+  // session skipped certificate verification, so its peer chain is checked
+  // again (dates and CRLs, through the verified-chain cache) before Done; a
+  // chain that fails gives Failed with the alert queued and the error in
+  // info().
   TlsStatus handshake();
 
   // read appends decrypted application data to |out| until the input fed
@@ -67,6 +71,7 @@ class TlsSession {
 
  private:
   TlsStatus failed();
+  bool checkResumedPeer();
 
   bssl::UniquePtr<SSL> ssl_;
   BIO* input_;   // owned by ssl_

@@ -1,6 +1,8 @@
 #include "gateway/tls/tls_session.h"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <openssl/err.h>
@@ -73,9 +75,16 @@ class TestClient {
     }
     static const uint8_t kAlpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     REQUIRE(SSL_CTX_set_alpn_protos(ctx_.get(), kAlpn, sizeof(kAlpn)) == 0);
+    // TLS 1.3 tickets reach the client only through the new-session callback.
+    SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_CLIENT);
+    SSL_CTX_sess_set_new_cb(ctx_.get(), [](SSL* ssl, SSL_SESSION* session) -> int {
+      static_cast<TestClient*>(SSL_get_app_data(ssl))->session_.reset(session);
+      return 1;  // keeps the reference
+    });
 
     ssl_.reset(SSL_new(ctx_.get()));
     REQUIRE(ssl_ != nullptr);
+    SSL_set_app_data(ssl_.get(), this);
     input_ = BIO_new(BIO_s_mem());
     output_ = BIO_new(BIO_s_mem());
     BIO_set_mem_eof_return(input_, -1);
@@ -111,6 +120,12 @@ class TestClient {
 
   bool failed() const { return failed_; }
 
+  // session returns the last session ticket the server sent, or null.
+  SSL_SESSION* session() const { return session_.get(); }
+
+  // offerSession makes the next handshake offer |session| for resumption.
+  void offerSession(SSL_SESSION* session) { REQUIRE(SSL_set_session(ssl_.get(), session) == 1); }
+
   // readError reads once and returns the reason of the error that ended
   // the read, or 0 when data or nothing arrived.
   int readError() {
@@ -127,6 +142,7 @@ class TestClient {
   BIO* input_ = nullptr;   // owned by ssl_
   BIO* output_ = nullptr;  // owned by ssl_
   bool failed_ = false;
+  bssl::UniquePtr<SSL_SESSION> session_;
 };
 
 struct Outcome {
@@ -156,6 +172,19 @@ Outcome runHandshake(TlsSession& server, TestClient& client) {
   return outcome;
 }
 
+// fullHandshakeSession completes a full handshake of |identity| with a
+// server on |ctx| and returns the session ticket the client received.
+bssl::UniquePtr<SSL_SESSION> fullHandshakeSession(const Pki& pki, SSL_CTX* ctx,
+                                                  const KeyPair& identity) {
+  TlsSession server(ctx);
+  TestClient client(pki.ca.cert.get(), &identity);
+  REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+  REQUIRE(SSL_session_reused(server.ssl()) == 0);
+  CHECK(client.readError() == 0);  // reads the NewSessionTicket
+  REQUIRE(client.session() != nullptr);
+  return bssl::UpRef(client.session());
+}
+
 }  // namespace
 
 TEST_SUITE("tls.TlsSession") {
@@ -174,9 +203,11 @@ TEST_SUITE("tls.TlsSession") {
     CHECK(server.info().alert_sent == -1);
     CHECK(server.info().rejected == nullptr);
     CHECK(SSL_version(server.ssl()) == TLS1_3_VERSION);
-    bssl::UniquePtr<X509> peer(SSL_get_peer_certificate(server.ssl()));
+    REQUIRE(server.info().verified != nullptr);
+    CHECK(server.info().verified->identity->cn == "good-client");
+    const STACK_OF(CRYPTO_BUFFER)* peer = SSL_get0_peer_certificates(server.ssl());
     REQUIRE(peer != nullptr);
-    CHECK(gw::tls::identityOf(peer.get()).cn == "good-client");
+    CHECK(sk_CRYPTO_BUFFER_num(peer) == 1);
   }
 
   TEST_CASE("server selects http/1.1 by ALPN") {
@@ -392,6 +423,153 @@ TEST_SUITE("tls.TlsSession") {
 
     CHECK(outcome.server == TlsStatus::Done);
     CHECK(server.info().verify_error == 0);
+  }
+
+  TEST_CASE("resumed session keeps the identity") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, ctx.get(), client_identity);
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+    REQUIRE(server.info().verified != nullptr);
+    CHECK(server.info().verified->identity->cn == "good-client");
+  }
+
+  TEST_CASE("CA change prevents resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    // The same ticket keys, and one more CA in the client CA file.
+    KeyPair partner_ca = makeCa("Partner Root CA");
+    pki.config.client_ca_file = pki.dir.write(
+        "clients-ca-2.pem", certPem(pki.ca.cert.get()) + certPem(partner_ca.cert.get()));
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 0);
+    REQUIRE(server.info().verified != nullptr);
+    CHECK(server.info().verified->identity->cn == "good-client");
+  }
+
+  TEST_CASE("same trust files allow resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    bssl::UniquePtr<SSL_CTX> reloaded = pki.context();
+    TlsSession server(reloaded.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+  }
+
+  TEST_CASE("revocation prevents resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    bssl::UniquePtr<X509_CRL> crl = gw::testing::makeCrl(pki.ca, {client_identity.cert.get()});
+    pki.config.crl_file = pki.dir.write("clients.crl", gw::testing::crlPem(crl.get()));
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Failed);
+    CHECK(SSL_session_reused(server.ssl()) == 0);
+    CHECK(server.info().verify_error == X509_V_ERR_CERT_REVOKED);
+    CHECK(server.info().alert_sent == SSL_AD_CERTIFICATE_REVOKED);
+  }
+
+  TEST_CASE("expired certificate cannot resume") {
+    Pki pki;
+    CertSpec spec;
+    spec.subject = {{"CN", "good-client"}};
+    spec.serial_hex = "3003";
+    spec.not_after_s = 2;
+    spec.extended_key_usage = "clientAuth";
+    KeyPair client_identity = makeKeyPair(spec, &pki.ca);
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, ctx.get(), client_identity);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Failed);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+    CHECK(server.info().verify_error == X509_V_ERR_CERT_HAS_EXPIRED);
+    CHECK(server.info().alert_sent == SSL_AD_CERTIFICATE_EXPIRED);
+    CHECK(classifyFailure(server.info(), server.errorCode()) == HandshakeFailure::Expired);
+    CHECK(client.readError() == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED);
+  }
+
+  TEST_CASE("route trust accepts only its CA") {
+    Pki pki;
+    KeyPair partner_ca = makeCa("Partner Root CA");
+    pki.config.client_ca_file = pki.dir.write(
+        "clients-ca-both.pem", certPem(pki.ca.cert.get()) + certPem(partner_ca.cert.get()));
+    std::string route_ca = pki.dir.write("route-ca.pem", certPem(partner_ca.cert.get()));
+    auto route_trust = gw::tls::loadRouteTrust(route_ca, "");
+    REQUIRE_MESSAGE(route_trust.ok(), route_trust.error());
+    KeyPair demo_client = makeLeaf(pki.ca, "good-client", "clientAuth");
+    KeyPair partner_client = makeLeaf(partner_ca, "partner", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession demo_server(ctx.get());
+    TestClient demo(pki.ca.cert.get(), &demo_client);
+    TlsSession partner_server(ctx.get());
+    TestClient partner(pki.ca.cert.get(), &partner_client);
+    REQUIRE(runHandshake(demo_server, demo).server == TlsStatus::Done);
+    REQUIRE(runHandshake(partner_server, partner).server == TlsStatus::Done);
+
+    int demo_result = gw::tls::verifyPeerWithTrust(demo_server.ssl(), **route_trust);
+    int partner_result = gw::tls::verifyPeerWithTrust(partner_server.ssl(), **route_trust);
+
+    CHECK(demo_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    CHECK(partner_result == X509_V_OK);
+  }
+
+  TEST_CASE("route CRL revokes on every check") {
+    Pki pki;
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<X509_CRL> crl = gw::testing::makeCrl(pki.ca, {client_identity.cert.get()});
+    std::string route_crl = pki.dir.write("route.crl", gw::testing::crlPem(crl.get()));
+    auto route_trust = gw::tls::loadRouteTrust(pki.config.client_ca_file, route_crl);
+    REQUIRE_MESSAGE(route_trust.ok(), route_trust.error());
+    bssl::UniquePtr<SSL_CTX> ctx = pki.context();
+    TlsSession server(ctx.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    REQUIRE(runHandshake(server, client).server == TlsStatus::Done);
+
+    int first = gw::tls::verifyPeerWithTrust(server.ssl(), **route_trust);
+    int second = gw::tls::verifyPeerWithTrust(server.ssl(), **route_trust);
+
+    CHECK(first == X509_V_ERR_CERT_REVOKED);
+    CHECK(second == X509_V_ERR_CERT_REVOKED);
   }
 
   TEST_CASE("TLS 1.2 client is rejected by default") {
