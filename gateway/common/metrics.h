@@ -32,6 +32,9 @@ inline constexpr std::array<double, 14> kLatencyBuckets = {
 class Counter {
  public:
   void increment(uint64_t delta = 1) { value_.fetch_add(delta, std::memory_order_relaxed); }
+  // set copies a count that another component keeps, at render time. The
+  // source must only grow, as Prometheus counters do.
+  void set(uint64_t value) { value_.store(value, std::memory_order_relaxed); }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:

@@ -6,6 +6,7 @@
 #include "gateway/common/log.h"
 #include "gateway/common/metrics.h"
 #include "gateway/config/load.h"
+#include "gateway/tls/verified_chain_cache.h"
 
 namespace gw::proxy {
 namespace {
@@ -60,6 +61,12 @@ void describeMetrics() {
   registry.describe("certgate_client_identities", "gauge",
                     "Distinct client certificates seen since start, and how many of them "
                     "expire within 7 and 30 days");
+  registry.describe("certgate_chain_cache_lookups_total", "counter",
+                    "Lookups in the cache of verified client certificate chains, by result "
+                    "(hit: the CA signature check was skipped)");
+  registry.describe("certgate_chain_cache_evictions_total", "counter",
+                    "Verified chains dropped from the full cache, least recently used first");
+  registry.describe("certgate_chain_cache_entries", "gauge", "Verified chains in the cache");
 }
 
 // describeChanges lists what differs between two configurations, for the
@@ -343,6 +350,14 @@ std::string Supervisor::renderMetrics() {
                     static_cast<double>(inventory.countExpiringWithin(now, 7 * 86400)));
   registry.setGauge("certgate_client_identities", {{"window", "expiring_30d"}},
                     static_cast<double>(inventory.countExpiringWithin(now, 30 * 86400)));
+  tls::VerifiedChainCache& cache = tls::processChainCache();
+  tls::VerifiedChainCache::Stats cache_stats = cache.stats();
+  registry.counterSeries("certgate_chain_cache_lookups_total", {{"result", "hit"}})
+      ->set(cache_stats.hits);
+  registry.counterSeries("certgate_chain_cache_lookups_total", {{"result", "miss"}})
+      ->set(cache_stats.misses);
+  registry.counterSeries("certgate_chain_cache_evictions_total")->set(cache_stats.evictions);
+  registry.setGauge("certgate_chain_cache_entries", {}, static_cast<double>(cache.size()));
   return registry.render();
 }
 

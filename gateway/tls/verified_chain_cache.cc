@@ -34,10 +34,17 @@ std::shared_ptr<const VerifiedChain> VerifiedChainCache::find(const Sha256Digest
   std::lock_guard<std::mutex> lock(shard.mutex);
   auto found = shard.index.find(key);
   if (found == shard.index.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
+  hits_.fetch_add(1, std::memory_order_relaxed);
   shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
   return found->second->second;
+}
+
+VerifiedChainCache::Stats VerifiedChainCache::stats() const {
+  return Stats{hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
+               evictions_.load(std::memory_order_relaxed)};
 }
 
 void VerifiedChainCache::insert(const Sha256Digest& key,
@@ -53,6 +60,7 @@ void VerifiedChainCache::insert(const Sha256Digest& key,
     return;
   }
   if (shard.lru.size() >= shard_capacity_) {
+    evictions_.fetch_add(1, std::memory_order_relaxed);
     evicted = std::move(shard.lru.back().second);
     shard.index.erase(shard.lru.back().first);
     shard.lru.pop_back();

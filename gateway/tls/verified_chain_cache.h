@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -66,6 +67,14 @@ class VerifiedChainCache {
 
   size_t size();
 
+  // Lookups and evictions since the cache was made, for /metrics.
+  struct Stats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t evictions = 0;
+  };
+  Stats stats() const;
+
  private:
   struct DigestHash {
     size_t operator()(const Sha256Digest& digest) const;
@@ -80,6 +89,9 @@ class VerifiedChainCache {
   Shard& shardOf(const Sha256Digest& key);
 
   size_t shard_capacity_;
+  std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> evictions_{0};
   std::vector<Shard> shards_;
 };
 

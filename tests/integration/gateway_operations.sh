@@ -82,6 +82,16 @@ for want in "ok_full 2" "no_cert 1" "expired 5" "deny 1" "allow 1" "identities 3
   "server_expiry_positive 1"; do
   expect_contains "metrics parse and show $want" "$checks" "$want"
 done
+# The cache of verified chains contains the two accepted clients; a second
+# full handshake of the good client is its first hit.
+metrics=$(curl -s "$ADMIN/metrics")
+expect_contains "the chain cache contains the two accepted chains" "$metrics" \
+  $'\ncertgate_chain_cache_entries 2\n'
+expect_contains "no chain cache hit yet" "$metrics" \
+  $'\ncertgate_chain_cache_lookups_total{result="hit"} 0\n'
+[[ $(curl_as client_good "$URL_A") == 200 ]] || fail "good client, second handshake"
+expect_contains "a repeated client certificate is a chain cache hit" "$(curl -s "$ADMIN/metrics")" \
+  $'\ncertgate_chain_cache_lookups_total{result="hit"} 1\n'
 identities=$(curl -s "$ADMIN/identities")
 parsed=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted(e["cn"]+":"+e["last_decision"] for e in d))' <<<"$identities")
 expect_contains "/identities lists each client with its last decision" "$parsed" \

@@ -189,6 +189,22 @@ TEST_SUITE("tls.VerifiedChainCache") {
     CHECK(cache.find(keyOf(3)) != nullptr);
   }
 
+  TEST_CASE("stats count hits, misses and evictions") {
+    VerifiedChainCache cache(1, 1);
+    auto entry = std::make_shared<const VerifiedChain>();
+    CHECK(cache.find(keyOf(1)) == nullptr);
+    cache.insert(keyOf(1), entry);
+    CHECK(cache.find(keyOf(1)) != nullptr);
+    CHECK(cache.find(keyOf(1)) != nullptr);
+
+    cache.insert(keyOf(2), entry);
+
+    VerifiedChainCache::Stats stats = cache.stats();
+    CHECK(stats.hits == 2);
+    CHECK(stats.misses == 1);
+    CHECK(stats.evictions == 1);
+  }
+
   TEST_CASE("insert replaces an entry with the same key") {
     VerifiedChainCache cache(2, 1);
     auto first = std::make_shared<const VerifiedChain>();
