@@ -117,6 +117,10 @@ write_gateway_config() {
     fi
     extra[$section]+="${setting#*.}"$'\n'
   done
+  # CERTGATE_TEST_WORKERS=N runs the gateway with [server] workers = N.
+  if [[ -n ${CERTGATE_TEST_WORKERS:-} && ${extra[server]} != *workers* ]]; then
+    extra[server]+="workers = $CERTGATE_TEST_WORKERS"$'\n'
+  fi
   mkdir -p "$dir"
   cat >"$dir/gateway.toml" <<TOML
 [server]
