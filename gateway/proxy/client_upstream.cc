@@ -57,6 +57,9 @@ void ClientConnection::onUpstreamConnected(UpstreamLink* link, int status) {
     return;
   }
   armUpstreamTimer(runtime_->config.timeouts.upstream_response_ms);
+  // The bytes queued during the connect may have gone out at once, with no
+  // write callback to report the drain, so client reading resumes here.
+  updateClientReading();
 }
 
 void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data) {

@@ -16,14 +16,7 @@ CERTS=$WORK/certs
 GATEWAY_PORT=$(free_port)
 UPSTREAM_PORT=$(free_port)
 write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT"
-cat >"$WORK/conf/policy.toml" <<TOML
-[upstreams.scripted]
-address = "127.0.0.1:$UPSTREAM_PORT"
-[[routes]]
-prefix = "/"
-upstream = "scripted"
-allow_cn = ["good-client"]
-TOML
+write_scripted_policy "$WORK/conf" "$UPSTREAM_PORT"
 start_process certgate "$WORK/gateway.log" "certgate listening" \
   "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
 

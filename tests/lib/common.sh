@@ -141,6 +141,20 @@ ${extra[policy]}
 TOML
 }
 
+# write_scripted_policy DIR UPSTREAM_PORT writes DIR/policy.toml with one
+# route: every path to the upstream "scripted" on 127.0.0.1:UPSTREAM_PORT,
+# for CN good-client.
+write_scripted_policy() {
+  cat >"$1/policy.toml" <<TOML
+[upstreams.scripted]
+address = "127.0.0.1:$2"
+[[routes]]
+prefix = "/"
+upstream = "scripted"
+allow_cn = ["good-client"]
+TOML
+}
+
 pass() { printf 'PASS: %s\n' "$*"; }
 fail() {
   printf 'FAIL: %s\n' "$*" >&2
