@@ -127,15 +127,25 @@ bool isIdentityHeader(std::string_view name) {
          sameName(name, "client-cert-chain");
 }
 
-bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names) {
-  for (const std::string* configured :
-       {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
-        &names.not_after, &names.client_cert, &names.client_cert_chain}) {
-    if (!configured->empty() && sameName(*configured, name)) {
+bool isConfiguredIdentityHeader(std::string_view name, const std::vector<std::string>& names) {
+  for (const std::string& configured : names) {
+    if (sameName(configured, name)) {
       return true;
     }
   }
   return false;
+}
+
+std::vector<std::string> identityHeaderNameList(const config::IdentityHeaderNames& names) {
+  std::vector<std::string> list;
+  for (const std::string* name :
+       {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
+        &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+    if (!name->empty()) {
+      list.push_back(*name);
+    }
+  }
+  return list;
 }
 
 std::string sanList(const policy::Identity& identity) {
@@ -176,13 +186,13 @@ std::string buildUpstreamRequestHead(const MessageHead& request, const policy::I
                                      const ForwardedFor& forwarded,
                                      const config::IdentityHeaderNames& names) {
   std::string out;
-  appendUpstreamRequestHead(&out, request, names,
+  appendUpstreamRequestHead(&out, request, identityHeaderNameList(names),
                             buildConnectionHeaders(identity, forwarded, names));
   return out;
 }
 
 void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
-                               const config::IdentityHeaderNames& names,
+                               const std::vector<std::string>& identity_names,
                                std::string_view connection_headers) {
   out->reserve(out->size() + 256 + request.target.size() + connection_headers.size());
   out->append(request.method);
@@ -196,7 +206,7 @@ void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
     // is still forwarded.
     if (isHopByHop(header.name) || isListedIn(tokens, header.name) ||
         equalsIgnoreCase(header.name, "Content-Length") || isIdentityHeader(header.name) ||
-        isConfiguredIdentityHeader(header.name, names) ||
+        isConfiguredIdentityHeader(header.name, identity_names) ||
         equalsIgnoreCase(header.name, "X-Forwarded-For") ||
         equalsIgnoreCase(header.name, "X-Forwarded-Proto") ||
         equalsIgnoreCase(header.name, "Forwarded")) {

@@ -56,18 +56,23 @@ std::string buildConnectionHeaders(const policy::Identity& identity, const Forwa
                                    const config::IdentityHeaderNames& names);
 
 // appendUpstreamRequestHead appends the head that buildUpstreamRequestHead
-// returns to |out|, with |connection_headers| from buildConnectionHeaders
-// for the same |names|.
+// returns to |out|, with |connection_headers| from buildConnectionHeaders.
+// Client headers named in |identity_names| are removed as well as the
+// X-Client-* and Client-Cert ones: pass Policy::identityHeaderNames(), the
+// names of every route, not only those of the request's route.
 void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
-                               const config::IdentityHeaderNames& names,
+                               const std::vector<std::string>& identity_names,
                                std::string_view connection_headers);
+
+// identityHeaderNameList returns the non-empty names in |names|.
+std::vector<std::string> identityHeaderNameList(const config::IdentityHeaderNames& names);
 
 // sanList renders the SANs as "DNS:a, URI:spiffe://x, email:e, IP:1.2.3.4".
 std::string sanList(const policy::Identity& identity);
 
 // isConfiguredIdentityHeader reports whether |name| equals one of |names|
 // (ignoring case, '_' read as '-').
-bool isConfiguredIdentityHeader(std::string_view name, const config::IdentityHeaderNames& names);
+bool isConfiguredIdentityHeader(std::string_view name, const std::vector<std::string>& names);
 
 // ResponseFraming is how the gateway frames a response body it relays.
 enum class ResponseFraming {

@@ -1,5 +1,8 @@
 #include "gateway/policy/policy.h"
 
+#include <algorithm>
+#include <unordered_set>
+
 #include "gateway/common/ascii.h"
 
 namespace gw::policy {
@@ -210,8 +213,25 @@ bool ruleMatches(const Rule& rule, const Identity& identity, std::string* out_wh
   return true;
 }
 
+// headerNameKey folds a header name the way the gateway compares identity
+// header names: ASCII case ignored and '_' read as '-'.
+static std::string headerNameKey(std::string_view name) {
+  std::string key = ascii::toLower(name);
+  std::replace(key.begin(), key.end(), '_', '-');
+  return key;
+}
+
 Policy::Policy(const config::PolicyConfig& config) {
+  std::unordered_set<std::string> seen_header_names;
   for (const config::RouteConfig& route_config : config.routes) {
+    const config::IdentityHeaderNames& names = route_config.headers;
+    for (const std::string* name :
+         {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
+          &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+      if (!name->empty() && seen_header_names.insert(headerNameKey(*name)).second) {
+        identity_header_names_.push_back(*name);
+      }
+    }
     Route route;
     route.host = ascii::toLower(route_config.host);
     route.prefix = route_config.prefix;

@@ -126,8 +126,15 @@ class Policy {
   // hasHostRoutes reports whether any route names a host.
   bool hasHostRoutes() const { return has_host_routes_; }
 
+  // identityHeaderNames lists every identity header name that some route
+  // configures, each once (ignoring case, '_' read as '-'). A client's copy
+  // of any of them is removed on every route, so that a route cannot pass
+  // on a forged value of a header that another route sets.
+  const std::vector<std::string>& identityHeaderNames() const { return identity_header_names_; }
+
  private:
   std::vector<Route> routes_;
+  std::vector<std::string> identity_header_names_;
   bool has_host_routes_ = false;
 };
 

@@ -611,8 +611,8 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
     connection_headers_names_ = &route.headers;
   }
   exchange_.upstream_head.clear();
-  http::appendUpstreamRequestHead(&exchange_.upstream_head, head, route.headers,
-                                  connection_headers_);
+  http::appendUpstreamRequestHead(&exchange_.upstream_head, head,
+                                  runtime_->policy.identityHeaderNames(), connection_headers_);
   if (!exchange_.upgrade_protocol.empty()) {
     exchange_.upstream_head.insert(
         exchange_.upstream_head.size() - 2,

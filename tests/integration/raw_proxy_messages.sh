@@ -17,6 +17,15 @@ UPSTREAM_PORT=$(free_port)
 write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" \
   "server.listen=[\"127.0.0.1:$GATEWAY_PORT\", \"[::1]:$GATEWAY_PORT\"]"
 write_scripted_policy "$WORK/conf" "$UPSTREAM_PORT"
+# A route that renames the CN header: a client copy of X-User must be
+# removed on every route, not only on this one.
+cat >>"$WORK/conf/policy.toml" <<TOML
+[[routes]]
+prefix = "/renamed"
+upstream = "scripted"
+allow_cn = ["good-client"]
+headers = { cn = "X-User" }
+TOML
 start_process certgate "$WORK/gateway.log" "certgate listening" \
   "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
 
@@ -143,7 +152,7 @@ exchange("hop-by-hop and spoofed headers",
          b"X-End-To-End: kept\r\nX-Forwarded-For: 6.6.6.6\r\nx-forwarded-proto: http\r\n"
          b"Forwarded: for=6.6.6.6;proto=http\r\nX-Client-CN: admin\r\nx_client_cn: admin2\r\n"
          b"X-CLIENT-SUBJECT: CN=admin\r\nClient-Cert: :AAAA:\r\nClient-Cert-Chain: :AAAA:\r\n"
-         b"X-Client-Anything: x\r\n\r\n",
+         b"X-Client-Anything: x\r\nX-User: alice\r\nx_user: bob\r\n\r\n",
          b"GET /hop HTTP/1.1\r\nHost: localhost\r\nX-End-To-End: kept\r\n" + forwarded() + b"\r\n",
          b"HTTP/1.1 200 OK\r\nX-Up-Kept: yes\r\nContent-Length: 2\r\n\r\nok")
 exchange("client on IPv6",

@@ -408,16 +408,34 @@ TEST_SUITE("http.appendUpstreamRequestHead") {
         gw::http::buildConnectionHeaders(demoIdentity(), ForwardedFor{"192.0.2.7"}, names);
 
     std::string out = "kept";
-    gw::http::appendUpstreamRequestHead(&out, first, names, connection_headers);
+    gw::http::appendUpstreamRequestHead(&out, first, gw::http::identityHeaderNameList(names),
+                                        connection_headers);
     std::string first_expected =
         buildUpstreamRequestHead(first, demoIdentity(), ForwardedFor{"192.0.2.7"}, names);
     CHECK(out == "kept" + first_expected);
 
     out.clear();
-    gw::http::appendUpstreamRequestHead(&out, second, names, connection_headers);
+    gw::http::appendUpstreamRequestHead(&out, second, gw::http::identityHeaderNameList(names),
+                                        connection_headers);
     CHECK(out ==
           buildUpstreamRequestHead(second, demoIdentity(), ForwardedFor{"192.0.2.7"}, names));
     CHECK(valuesOf(splitHead(out), "Content-Length") == "[3]");
+  }
+
+  TEST_CASE("a name that another route configures is removed too") {
+    MessageHead request =
+        getRequest({{"Host", "gateway.test"}, {"X-User", "alice"}, {"x_team", "admins"}});
+    gw::config::IdentityHeaderNames names;  // this route uses the defaults
+    std::string out;
+
+    gw::http::appendUpstreamRequestHead(
+        &out, request, {"X-User", "X-Team"},
+        gw::http::buildConnectionHeaders(demoIdentity(), ForwardedFor{"192.0.2.7"}, names));
+
+    auto headers = splitHead(out);
+    CHECK(valuesOf(headers, "X-User").empty());
+    CHECK(valuesOf(headers, "x_team").empty());
+    CHECK(valuesOf(headers, "Host") == "[gateway.test]");
   }
 
   TEST_CASE("connection headers carry identity") {

@@ -1,5 +1,6 @@
 #include "gateway/policy/policy.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,29 @@ TEST_SUITE("policy.prefixMatches") {
       CAPTURE(c.path);
       CHECK(prefixMatches(c.prefix, c.path) == c.matches);
     }
+  }
+}
+
+TEST_SUITE("policy.identityHeaderNames") {
+  TEST_CASE("names of every route, each once") {
+    PolicyConfig config;
+    config.routes.push_back(prefixRoute("/a", "up", {"x"}, "policy.toml:1"));
+    RouteConfig renamed = prefixRoute("/b", "up", {"x"}, "policy.toml:5");
+    renamed.headers.cn = "X-User";
+    renamed.headers.client_cert = "Client-Cert";
+    config.routes.push_back(renamed);
+    RouteConfig same = prefixRoute("/c", "up", {"x"}, "policy.toml:9");
+    same.headers.cn = "x_user";  // the same header once '_' is read as '-'
+    config.routes.push_back(same);
+
+    Policy policy(config);
+
+    const std::vector<std::string>& names = policy.identityHeaderNames();
+    CHECK(std::count(names.begin(), names.end(), "X-User") == 1);
+    CHECK(std::count(names.begin(), names.end(), "x_user") == 0);
+    CHECK(std::count(names.begin(), names.end(), "X-Client-CN") == 1);
+    CHECK(std::count(names.begin(), names.end(), "Client-Cert") == 1);
+    CHECK(names.size() == 9);  // 7 defaults, X-User, Client-Cert
   }
 }
 
