@@ -100,6 +100,14 @@ void ClientConnection::handleClientEof() {
     closeNow();
     return;
   }
+  // A request whose body stops before its end can never complete: abort
+  // it now instead of waiting for a body timeout.
+  if (exchange_.active && !exchange_.request_complete && !exchange_.response_started) {
+    log::info("http.client_closed_mid_request",
+              {{"conn", id_}, {"cn", identity_.cn}, {"bytes_in", exchange_.bytes_in}});
+    closeNow();
+    return;
+  }
   // The client may half-close after its request; let the exchange finish.
   if (exchange_.active && !exchange_.response_complete) {
     close_after_exchange_ = true;

@@ -177,6 +177,19 @@ check.equal("/silent: upstream got the request", len(silent.connections), 1)
 
 # The gateway keeps serving after all of the above.
 client = TlsClient(gateway_port, certs)
+# A client that closes in the middle of its body, held (300 of 1000 bytes)
+# or already streaming (900, past request_buffer_bytes), is aborted at
+# once. The log checks below run after request_body_ms has passed, to
+# show that no 408 follows.
+for path, sent in ((b"/aborted-held", 300), (b"/aborted-streamed", 900)):
+    client = TlsClient(gateway_port, certs)
+    client.send(b"POST " + path + b" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n" +
+                b"x" * sent)
+    time.sleep(0.3)
+    client.close()
+time.sleep(2)
+
+client = TlsClient(gateway_port, certs)
 client.send(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 check.equal("still serving", client.wait_closed(),
             OK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
@@ -184,6 +197,17 @@ check.exit()
 PY
 rc=$?
 ((rc == 0)) || fail "$rc raw-socket check(s) failed (FAIL lines above)"
+for path in /aborted-held /aborted-streamed; do
+  lines=$(grep "http.request .*path=$path " "$WORK/gateway.log")
+  if [[ $(grep -c . <<<"$lines") == 1 && $lines == *outcome=aborted* ]]; then
+    pass "$path: a client gone mid-body gets one aborted access-log line"
+  else
+    fail "$path: expected one aborted access-log line, got: $lines"
+  fi
+done
+grep -q 'http.client_closed_mid_request .*bytes_in=900' "$WORK/gateway.log" &&
+  pass "the streamed body's abort is logged with its byte count" ||
+  fail "no http.client_closed_mid_request line with bytes_in=900"
 grep -q 'upstream.error .*upstream=silent .*response timed out.*status=504' "$WORK/gateway.log" &&
   pass "the response timeout is logged with the upstream" || fail "no upstream.error line for /silent"
 grep -q 'upstream.error .*upstream=stuck .*connect timed out.*status=504' "$WORK/gateway.log" &&
