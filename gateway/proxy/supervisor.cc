@@ -40,7 +40,8 @@ void describeMetrics() {
   registry.describe("certgate_upstream_errors_total", "counter",
                     "Failed upstream exchanges by upstream and kind");
   registry.describe("certgate_upstream_healthy", "gauge",
-                    "1 if the upstream's last exchange succeeded, 0 if it failed");
+                    "0 after 3 failed exchanges with the upstream in a row, 1 again after one "
+                    "succeeds");
   registry.describe("certgate_connections_active", "gauge", "Open client connections");
   registry.describe("certgate_connection_limit_reached_total", "counter",
                     "Times [limits] max_connections was reached and listeners stopped accepting");
