@@ -176,9 +176,12 @@ Status Supervisor::listen() {
 }
 
 void Supervisor::start() {
+  workers_done_async_ = new uv_async_t;
+  uv_async_init(loop_, workers_done_async_, onWorkerDone);
+  workers_done_async_->data = this;
   for (std::unique_ptr<Worker>& worker : workers_) {
     Worker* raw = worker.get();
-    raw->thread = std::thread([raw] {
+    raw->thread = std::thread([this, raw] {
       uv_run(&raw->loop, UV_RUN_DEFAULT);
       raw->final_stats = raw->server->stats();
       // Let close callbacks of anything the server closes in its destructor
@@ -188,7 +191,25 @@ void Supervisor::start() {
       if (uv_loop_close(&raw->loop) != 0) {
         log::warn("server.loop_not_closed", {});
       }
+      workers_done_.fetch_add(1);
+      uv_async_send(workers_done_async_);
     });
+  }
+}
+
+void Supervisor::onWorkerDone(uv_async_t* async) {
+  auto* self = static_cast<Supervisor*>(async->data);
+  if (self->workers_done_.load() < self->workers_.size()) {
+    return;
+  }
+  // The last worker may still be inside uv_async_send: wait until every
+  // thread has ended before the handle is closed.
+  self->join();
+  uv_close(reinterpret_cast<uv_handle_t*>(self->workers_done_async_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+  self->workers_done_async_ = nullptr;
+  if (std::function<void()> on_drained = std::move(self->on_drained_)) {
+    on_drained();
   }
 }
 
@@ -212,11 +233,12 @@ ServerStats Supervisor::stats() const {
   return total;
 }
 
-void Supervisor::startShutdown(uint32_t drain_ms) {
+void Supervisor::startShutdown(uint32_t drain_ms, std::function<void()> on_drained) {
   if (stopping_) {
     return;
   }
   stopping_ = true;
+  on_drained_ = std::move(on_drained);
   closePolicyWatch();
   for (std::unique_ptr<Worker>& worker : workers_) {
     worker->server->postShutdown(drain_ms);

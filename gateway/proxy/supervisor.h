@@ -9,6 +9,8 @@
 // state the workers share (SharedState).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -53,8 +55,10 @@ class Supervisor {
   void reload();
 
   // startShutdown makes every worker stop accepting and drain for at most
-  // |drain_ms|. The worker threads end when their connections are closed.
-  void startShutdown(uint32_t drain_ms);
+  // |drain_ms|. The worker threads end when their connections are closed;
+  // then |on_drained| runs on the main loop (after start only). Until then
+  // /readyz reports "draining".
+  void startShutdown(uint32_t drain_ms, std::function<void()> on_drained = {});
 
   // join waits for every worker thread to end.
   void join();
@@ -83,6 +87,7 @@ class Supervisor {
   };
 
   void closePolicyWatch();
+  static void onWorkerDone(uv_async_t* async);
 
   uv_loop_t* loop_;
   std::shared_ptr<const Runtime> runtime_;
@@ -91,6 +96,9 @@ class Supervisor {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::string> bound_addresses_;  // worker 0's, read without touching its loop
   bool stopping_ = false;
+  uv_async_t* workers_done_async_ = nullptr;  // heap; freed in its close callback
+  std::atomic<size_t> workers_done_{0};
+  std::function<void()> on_drained_;
   uv_fs_event_t* policy_watch_ = nullptr;  // heap; freed in its close callback
   uv_timer_t* policy_debounce_ = nullptr;  // heap; freed in its close callback
 };
