@@ -98,7 +98,9 @@ struct ParserCallbacks {
   static int onUrl(llhttp_t* p, const char* at, size_t len) {
     Parser::Impl& s = impl(p);
     s.head.target.append(at, len);
-    return countHeaderBytes(s, len);
+    int result = countHeaderBytes(s, len);
+    s.owner->target_too_long_ = result != HPE_OK;
+    return result;
   }
 
   static int onStatus(llhttp_t* p, const char* at, size_t len) {

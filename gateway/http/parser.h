@@ -85,6 +85,9 @@ class Parser {
 
   // headerTooLarge reports whether the last Error was the header limit.
   bool headerTooLarge() const { return header_too_large_; }
+  // targetTooLong reports whether the limit was reached within the request
+  // target, which gets 414 rather than 431.
+  bool targetTooLong() const { return target_too_long_; }
 
   // inMessage reports whether a message has started but not completed.
   bool inMessage() const { return in_message_; }
@@ -94,6 +97,7 @@ class Parser {
   std::unique_ptr<Impl> impl_;
   std::string error_reason_;
   bool header_too_large_ = false;
+  bool target_too_long_ = false;
   bool in_message_ = false;
   friend struct ParserCallbacks;
 };

@@ -232,7 +232,9 @@ void ClientConnection::processInput() {
       exchange_.reset();
       exchange_.active = true;
       exchange_.started = std::chrono::steady_clock::now();
-      if (too_large) {
+      if (parser_.targetTooLong()) {
+        sendLocalReply(414, "URI too long: the request target exceeds max_header_bytes\n", true);
+      } else if (too_large) {
         sendLocalReply(431, "Request header fields too large\n", true);
       } else {
         sendLocalReply(400, "Bad request: " + parser_.errorReason() + "\n", true);

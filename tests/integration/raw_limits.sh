@@ -91,6 +91,9 @@ rejected_before_upstream(
     "431", b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n",
     local_reply(431, "Request header fields too large\n"))
 rejected_before_upstream(
+    "414", b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    local_reply(414, "URI too long: the request target exceeds max_header_bytes\n"))
+rejected_before_upstream(
     "413 by Content-Length",
     b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1001\r\n\r\n" + b"a" * 1001,
     local_reply(413, "Content too large: the request body exceeds the gateway's limit\n"))

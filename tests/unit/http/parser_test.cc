@@ -255,6 +255,7 @@ TEST_SUITE("http.Parser") {
 
     CHECK(result.status == ParseStatus::Error);
     CHECK(parser.headerTooLarge());
+    CHECK_FALSE(parser.targetTooLong());
     CHECK(parser.errorReason() == "header section too large");
     CHECK(handler.heads.empty());
   }
@@ -268,6 +269,7 @@ TEST_SUITE("http.Parser") {
 
     CHECK(result.status == ParseStatus::Error);
     CHECK(parser.headerTooLarge());
+    CHECK(parser.targetTooLong());
   }
 
   TEST_CASE("head within limit is accepted") {
