@@ -189,7 +189,11 @@ std::vector<std::pair<std::string, bool>> UpstreamHealth::snapshot() const {
 
 Server::Server(uv_loop_t* loop, std::shared_ptr<const Runtime> runtime, SharedState* shared,
                unsigned worker)
-    : loop_(loop), runtime_(std::move(runtime)), shared_(shared), limit_(&shared->limit) {
+    : loop_(loop),
+      runtime_(std::move(runtime)),
+      shared_(shared),
+      limit_(&shared->limit),
+      worker_(worker) {
   metrics::Registry& registry = metrics::registry();
   handshakes_full_ =
       registry.counterSeries("certgate_handshakes_total", {{"result", "ok"}, {"reason", "full"}});
@@ -438,7 +442,8 @@ void Server::startShutdown(uint32_t drain_ms) {
   }
   draining_ = true;
   closePool();
-  log::info("server.draining", {{"connections", static_cast<uint64_t>(connections_.size())},
+  log::info("server.draining", {{"worker", static_cast<uint64_t>(worker_)},
+                                {"connections", static_cast<uint64_t>(connections_.size())},
                                 {"drain_timeout_ms", static_cast<uint64_t>(drain_ms)}});
   closeListeners();
   for (ClientConnection* connection : std::unordered_set<ClientConnection*>(connections_)) {

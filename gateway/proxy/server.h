@@ -267,6 +267,7 @@ class Server {
   std::shared_ptr<const Runtime> runtime_;
   SharedState* shared_;
   ConnectionLimit* limit_;
+  unsigned worker_;  // index of this worker, for logs
   // Wakes the loop for postRuntime, postShutdown and wakeAccepting.
   uv_async_t* control_ = nullptr;  // heap; freed in its close callback
   std::mutex control_mutex_;       // guards the two pending requests below
