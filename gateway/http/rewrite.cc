@@ -120,6 +120,27 @@ bool sameName(std::string_view a, std::string_view b) {
   return true;
 }
 
+// mustPercentEncode reports whether |c| is %XX anywhere in an identity
+// header value.
+bool mustPercentEncode(unsigned char c) {
+  return c < 0x20 || c >= 0x7f || c == '%' || c == '"' || c == ',' || c == '\\';
+}
+
+bool isHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+char toUpperHex(char c) {
+  return c >= 'a' && c <= 'f' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+void appendPercentEncoded(std::string* out, unsigned char c) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  out->push_back('%');
+  out->push_back(kDigits[c >> 4]);
+  out->push_back(kDigits[c & 0x0f]);
+}
+
 }  // namespace
 
 bool isIdentityHeader(std::string_view name) {
@@ -152,7 +173,7 @@ std::string sanList(const policy::Identity& identity) {
   std::string out;
   auto add = [&out](const char* type, const std::vector<std::string>& values) {
     for (const std::string& value : values) {
-      out += (out.empty() ? "" : ", ") + std::string(type) + ":" + value;
+      out += (out.empty() ? "" : ", ") + std::string(type) + ":" + encodeIdentityValue(value);
     }
   };
   add("DNS", identity.dns);
@@ -162,16 +183,49 @@ std::string sanList(const policy::Identity& identity) {
   return out;
 }
 
-std::string encodeHeaderValue(std::string_view value) {
+std::string encodeIdentityValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (unsigned char c : value) {
-    if (c < 0x20 || c >= 0x7f || c == '%') {
-      char buf[4];
-      snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
+  for (size_t i = 0; i < value.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    bool edge_space = c == ' ' && (i == 0 || i + 1 == value.size());
+    if (mustPercentEncode(c) || edge_space) {
+      appendPercentEncoded(&out, c);
     } else {
       out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string encodeDistinguishedName(std::string_view rfc4514) {
+  std::string out;
+  out.reserve(rfc4514.size());
+  size_t i = 0;
+  while (i < rfc4514.size()) {
+    unsigned char c = static_cast<unsigned char>(rfc4514[i]);
+    if (c == '\\' && i + 2 < rfc4514.size() && isHexDigit(rfc4514[i + 1]) &&
+        isHexDigit(rfc4514[i + 2])) {
+      // "\XX" is one escaped byte (a control character) in hex.
+      out += '%';
+      out += toUpperHex(rfc4514[i + 1]);
+      out += toUpperHex(rfc4514[i + 2]);
+      i += 3;
+    } else if (c == '\\' && i + 1 < rfc4514.size()) {
+      // "\c" is a special character taken literally: ',' '+' '"' '\\' '<'
+      // '>' ';', or a leading '#' or space, or a trailing space.
+      appendPercentEncoded(&out, static_cast<unsigned char>(rfc4514[i + 1]));
+      i += 2;
+    } else {
+      // The printer escapes ',' and '+' inside values, so unescaped ones
+      // separate RDNs and attributes. '=' stays as it is, because the first
+      // '=' of an attribute ends its type.
+      if (c == ',' || c == '+' || c == '=' || !mustPercentEncode(c)) {
+        out += static_cast<char>(c);
+      } else {
+        appendPercentEncoded(&out, c);
+      }
+      i++;
     }
   }
   return out;
@@ -238,18 +292,19 @@ std::string buildConnectionHeaders(const policy::Identity& identity, const Forwa
   // Without a client certificate (public routes) no identity header is
   // sent, but the client's copies are still removed from every request.
   if (!identity.fingerprint_sha256.empty()) {
+    // Every value is encoded already, as one value, a DN or a list.
     std::pair<const std::string*, std::string> values[] = {
-        {&names.cn, identity.cn},
-        {&names.subject, identity.subject},
-        {&names.issuer, identity.issuer},
-        {&names.serial, identity.serial_hex},
-        {&names.fingerprint, identity.fingerprint_sha256},
+        {&names.cn, encodeIdentityValue(identity.cn)},
+        {&names.subject, encodeDistinguishedName(identity.subject)},
+        {&names.issuer, encodeDistinguishedName(identity.issuer)},
+        {&names.serial, encodeIdentityValue(identity.serial_hex)},
+        {&names.fingerprint, encodeIdentityValue(identity.fingerprint_sha256)},
         {&names.sans, sanList(identity)},
-        {&names.not_after, identity.not_after},
+        {&names.not_after, encodeIdentityValue(identity.not_after)},
     };
     for (const auto& [name, value] : values) {
       if (!name->empty()) {
-        appendHeader(&out, *name, encodeHeaderValue(value));
+        appendHeader(&out, *name, value);
       }
     }
   }

@@ -27,10 +27,18 @@ inline constexpr std::string_view kClientFingerprintHeader = "X-Client-Cert-Sha2
 // removed because it could be mistaken for one the gateway sets.
 bool isIdentityHeader(std::string_view name);
 
-// encodeHeaderValue makes certificate text safe as a header value: bytes
-// outside printable ASCII and '%' itself become %XX, so no certificate
-// content can end a header line or add a header.
-std::string encodeHeaderValue(std::string_view value);
+// encodeIdentityValue percent-encodes one certificate value for an
+// identity header: '%', '"', ',', '\\', bytes outside 0x20-0x7E and a space
+// at the start or end become %XX (uppercase hex). No certificate content can
+// then end a header line, add a header, split a list entry or be trimmed
+// away as whitespace.
+std::string encodeIdentityValue(std::string_view value);
+
+// encodeDistinguishedName converts an RFC 4514 string, as nameToString
+// prints it, to the identity header form: the ',' and '+' that separate
+// attributes stay, and every character RFC 4514 escapes with a backslash
+// becomes %XX, as do the bytes encodeIdentityValue encodes.
+std::string encodeDistinguishedName(std::string_view rfc4514);
 
 // ForwardedFor describes the client connection for X-Forwarded-* headers.
 struct ForwardedFor {
@@ -67,7 +75,8 @@ void appendUpstreamRequestHead(std::string* out, const MessageHead& request,
 // identityHeaderNameList returns the non-empty names in |names|.
 std::vector<std::string> identityHeaderNameList(const config::IdentityHeaderNames& names);
 
-// sanList renders the SANs as "DNS:a, URI:spiffe://x, email:e, IP:1.2.3.4".
+// sanList renders the SANs as "DNS:a, URI:spiffe://x, email:e, IP:1.2.3.4",
+// each value encoded by encodeIdentityValue, so every ',' separates entries.
 std::string sanList(const policy::Identity& identity);
 
 // isConfiguredIdentityHeader reports whether |name| equals one of |names|

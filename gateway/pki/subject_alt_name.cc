@@ -84,6 +84,12 @@ bool startsWithIgnoringCase(std::string_view text, std::string_view prefix) {
 
 Result<SubjectAltName> parseTextValue(SanType type, std::string_view text, std::string_view value) {
   std::string quoted = "invalid --san '" + std::string(text) + "': ";
+  // Gateways and tools list SANs separated by commas, so a comma in a value
+  // would read as a second entry. A URI carries a comma as %2C.
+  if (value.find(',') != std::string_view::npos) {
+    return Error{quoted + "a SAN value cannot contain ','. Give each SAN its own --san, and " +
+                 "write a comma in a URI as %2C"};
+  }
   if (value.size() > kMaxSanValueLength || !isPrintableAsciiWithoutSpace(value)) {
     return Error{quoted + "use printable ASCII without spaces, at most " +
                  std::to_string(kMaxSanValueLength) + " characters"};

@@ -59,6 +59,7 @@ class ClientConnection : public http::ParserHandler {
   void onUpstreamConnected(UpstreamLink* link, int status);
   void onUpstreamData(UpstreamLink* link, std::string_view data);
   void onUpstreamEof(UpstreamLink* link, int status);
+  void onUpstreamWriteFailed(UpstreamLink* link, int status);
   void onUpstreamDrained(UpstreamLink* link);
 
  private:

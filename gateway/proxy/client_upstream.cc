@@ -118,7 +118,7 @@ void ClientConnection::onUpstreamData(UpstreamLink* link, std::string_view data)
   if (!rest.empty()) {
     log::warn("upstream.unexpected_data", {{"conn", id_}, {"address", link->address}});
   }
-  if (rest.empty() && upstream_keep_alive_ && exchange_.request_complete) {
+  if (rest.empty() && upstream_keep_alive_ && exchange_.request_complete && !link->write_failed) {
     link->idle = true;
   } else {
     detachUpstream();
@@ -183,6 +183,26 @@ void ClientConnection::onUpstreamEof(UpstreamLink* link, int status) {
   failUpstream(502, "Bad gateway: upstream closed the connection\n",
                status == UV_EOF ? "connection closed before the response was complete"
                                 : uv_strerror(status));
+}
+
+// onUpstreamWriteFailed keeps reading from an upstream that stopped taking
+// the request, because a server that rejects a request (401, 413) often
+// sends its response and closes before the body ends. As in nginx, the
+// response is relayed, the rest of the body is discarded, and the client
+// connection closes after the response. The read side then reports the
+// close, with a 502 only when no response arrived.
+void ClientConnection::onUpstreamWriteFailed(UpstreamLink* link, int status) {
+  if (link != upstream_) {
+    return;
+  }
+  if (tunneling_) {
+    onUpstreamEof(link, status);
+    return;
+  }
+  log::debug("upstream.write_failed",
+             {{"conn", id_}, {"address", link->address}, {"error", uv_strerror(status)}});
+  close_after_exchange_ = true;
+  updateClientReading();
 }
 
 void ClientConnection::onUpstreamDrained(UpstreamLink* link) {
@@ -294,7 +314,10 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
     exchange_.upstream_ms = millisecondsSince(exchange_.started);
     server_->recordUpstreamDuration(exchange_.route->upstream, secondsSince(exchange_.started));
   }
-  bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining();
+  // A response that arrives before the request body ended closes the
+  // connection after it (see afterResponse), and its head says so.
+  bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining() ||
+               !exchange_.request_complete;
   bool is_head = exchange_.method == "HEAD";
   exchange_.status = head.status;
   exchange_.response_started = true;

@@ -49,7 +49,7 @@ void UpstreamLink::onConnect(uv_connect_t* req, int status) {
 }
 
 void UpstreamLink::send(std::string_view data) {
-  if (closing_ || data.empty()) {
+  if (closing_ || write_failed || data.empty()) {
     return;
   }
   if (!connected) {
@@ -66,7 +66,8 @@ void UpstreamLink::writeNow(std::string_view data) {
   size_t queued = 0;
   int rc = WriteRequest::send(reinterpret_cast<uv_stream_t*>(&tcp_), data, onWrite, &queued);
   if (rc != 0 && owner != nullptr) {
-    owner->onUpstreamEof(this, rc);
+    write_failed = true;
+    owner->onUpstreamWriteFailed(this, rc);
     return;
   }
   pending_bytes += queued;
@@ -82,7 +83,10 @@ void UpstreamLink::onWrite(uv_write_t* req, int status) {
     return;
   }
   if (status != 0) {
-    link->owner->onUpstreamEof(link, status);
+    if (!link->write_failed) {
+      link->write_failed = true;
+      link->owner->onUpstreamWriteFailed(link, status);
+    }
     return;
   }
   link->owner->onUpstreamDrained(link);

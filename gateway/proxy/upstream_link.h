@@ -23,14 +23,16 @@ class Server;
 struct UpstreamLink {
   // create starts connecting to |address|. Bytes passed to send() before the
   // connection is up are queued. The owner hears back through
-  // onUpstreamConnected, onUpstreamData, onUpstreamEof and onUpstreamDrained.
+  // onUpstreamConnected, onUpstreamData, onUpstreamEof, onUpstreamWriteFailed
+  // and onUpstreamDrained.
   // If the connect cannot even start, it returns null and sets |out_error|
   // to the libuv error.
   static UpstreamLink* create(uv_loop_t* loop, ClientConnection* owner,
                               const UpstreamAddress& address, http::ParserHandler* handler,
                               size_t max_header_bytes, int* out_error);
 
-  // send writes |data|, or queues a copy until connected.
+  // send writes |data|, or queues a copy until connected. After a write has
+  // failed, it drops |data|, because the upstream can no longer receive it.
   void send(std::string_view data);
 
   // takeQueued returns the bytes not yet written because the connection is
@@ -55,8 +57,9 @@ struct UpstreamLink {
   std::string upstream_name;
   std::string address;
   bool connected = false;
-  bool idle = false;         // a response completed and nothing is in flight
-  size_t pending_bytes = 0;  // written, not yet sent
+  bool idle = false;          // a response completed and nothing is in flight
+  bool write_failed = false;  // a write failed; reading goes on for the response
+  size_t pending_bytes = 0;   // written, not yet sent
   http::Parser parser;
   ClientConnection* owner;  // borrowed; null once detached
   Server* pool = nullptr;   // borrowed; set while the link waits in the server pool

@@ -6,7 +6,8 @@
 # identity headers are stripped, chunked bodies are re-framed with their
 # trailers, Expect: 100-continue passes the interim response, HEAD, 204
 # and 304 have no body, and a WebSocket upgrade relays bytes both ways
-# after the 101.
+# after the 101. A certificate with commas and quotes in its subject and
+# SANs gets identity headers whose values are percent-encoded.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
@@ -26,13 +27,24 @@ upstream = "scripted"
 allow_cn = ["good-client"]
 headers = { cn = "X-User" }
 TOML
+
+# certgate pki rejects a comma in a SAN, so openssl makes this certificate,
+# signed by the demo CA. A URI SAN with ", DNS:" in it must stay one entry.
+openssl ecparam -name prime256v1 -genkey -noout -out "$CERTS/client_hostile.key" 2>/dev/null
+openssl req -new -key "$CERTS/client_hostile.key" -subj '/O=Evil, Inc. "q"/CN=good-client' \
+  -out "$WORK/hostile.csr" 2>/dev/null
+printf '%s\n' 'subjectAltName=@sans' 'extendedKeyUsage=clientAuth' '[sans]' 'DNS.1=ok.example' \
+  'URI.1=spiffe://corp/x, DNS:admin.internal' 'URI.2=spiffe://corp/100%' >"$WORK/hostile.ext"
+openssl x509 -req -in "$WORK/hostile.csr" -CA "$CERTS/ca.crt" -CAkey "$CERTS/ca.key" \
+  -CAcreateserial -days 30 -extfile "$WORK/hostile.ext" -out "$CERTS/client_hostile.crt" \
+  2>/dev/null || fail "openssl could not make the certificate with a comma in a SAN"
 start_process certgate "$WORK/gateway.log" "certgate listening" \
   "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
 
 PYTHONPATH=$ROOT/tests/lib timeout 120 python3 - "$GATEWAY_PORT" "$UPSTREAM_PORT" "$CERTS" <<'PY'
 import subprocess, sys, time
 from datetime import datetime
-from rawhttp import Checks, ScriptedUpstream, TlsClient, reads_body, serve_by_path
+from rawhttp import Checks, ScriptedUpstream, TlsClient, header_values, reads_body, serve_by_path
 
 gateway_port, upstream_port, certs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 check = Checks()
@@ -177,6 +189,23 @@ exchange("body until close re-framed as chunked",
          b"GET /until-close HTTP/1.1\r\nHost: localhost\r\n\r\n",
          b"GET /until-close HTTP/1.1\r\nHost: localhost\r\n" + forwarded() + b"\r\n",
          b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nuntil-close\r\n0\r\n\r\n")
+
+# Commas, quotes and '%' from the certificate are percent-encoded, so each
+# SAN entry and each DN attribute stays one item when split on ','.
+before = len(upstream.requests())
+client = TlsClient(gateway_port, certs, client="client_hostile")
+client.send(b"GET /ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+check.equal("hostile certificate: client gets the response", client.read_response(),
+            OK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+client.close()
+hostile = upstream.wait_requests(before + 1)[before]
+check.equal("hostile certificate: X-Client-SAN", header_values(hostile, "X-Client-SAN"),
+            ["DNS:ok.example, URI:spiffe://corp/x%2C DNS:admin.internal, "
+             "URI:spiffe://corp/100%25"])
+check.equal("hostile certificate: X-Client-Subject", header_values(hostile, "X-Client-Subject"),
+            ["CN=good-client,O=Evil%2C Inc. %22q%22"])
+check.equal("hostile certificate: X-Client-CN", header_values(hostile, "X-Client-CN"),
+            ["good-client"])
 
 # Keep-alive: two requests one after the other on one connection.
 client = TlsClient(gateway_port, certs)

@@ -6,8 +6,9 @@
 # and bytes from a broken exchange never reach another request. Only an
 # idempotent request whose kept-alive upstream connection closed before
 # any response byte is sent again. Two addresses get requests round robin,
-# and a refused address is skipped. The silent upstream (504) is in
-# raw_limits.sh.
+# and a refused address is skipped. An upstream that responds and closes
+# while the request body still streams has its answer relayed, never a 502.
+# The silent upstream (504) is in raw_limits.sh.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
@@ -46,7 +47,7 @@ start_process certgate "$WORK/gateway.log" "certgate listening" \
 PYTHONPATH=$ROOT/tests/lib timeout 120 python3 - "$GATEWAY_PORT" "$UPSTREAM_PORT" "$CERTS" \
   "$PORT_A" "$PORT_B" "$WORK/gateway.log" <<'PY'
 import sys, time
-from rawhttp import Checks, ScriptedUpstream, TlsClient, local_reply, request_path, serve_by_path
+from rawhttp import Checks, ScriptedUpstream, reads_body, TlsClient, local_reply, request_path, serve_by_path
 
 gateway_port, upstream_port, certs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 port_a, port_b, gateway_log = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -91,7 +92,17 @@ def late_bytes(connection, request):
     connection.send(LEAKED)
 
 
+@reads_body
+def early_401(connection, head):
+    connection.requests.append(head)
+    connection.send(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
+                    b"Connection: close\r\n\r\nnope")
+    connection.close()  # the body still arrives, so the close sends a RST
+    return False
+
+
 upstream = ScriptedUpstream(serve_by_path({
+    "/early-401": early_401,
     "/ok": OK,
     "/reset-mid": reset_mid_response,
     "/close-early": close_without_response,
@@ -133,6 +144,28 @@ check.equal("garbage: next request served", served(), OK_CLOSE)
 check.equal("reset mid-response: the relayed part, then close", served("/reset-mid"),
             PARTIAL.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
 check.equal("reset mid-response: next request served", served(), OK_CLOSE)
+
+# The upstream responds 401 and closes while a 200 KB body streams in 8 KB
+# pieces: whichever of the failed body write and the response the gateway
+# sees first, the client gets the 401 and the connection closes after it.
+EARLY_401 = (b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
+             b"Connection: close\r\n\r\nnope")
+BODY_SIZE = 200 * 1024
+
+
+for attempt in range(8):
+    client = TlsClient(gateway_port, certs)
+    client.send(b"POST /early-401 HTTP/1.1\r\nHost: localhost\r\n"
+                + f"Content-Length: {BODY_SIZE}\r\n\r\n".encode())
+    try:
+        client.send(b"x" * BODY_SIZE, piece_size=8192, delay=0.002)
+    except OSError:
+        pass  # the gateway closed the connection before the body ended
+    check.equal(f"early 401 during the body, run {attempt + 1}: relayed", client.read_response(),
+                EARLY_401)
+    check.true(f"early 401 during the body, run {attempt + 1}: connection closed",
+               client.wait_closed() is not None)
+check.equal("early 401 during the body: next request served", served(), OK_CLOSE)
 
 # Retries: each case first leaves a kept-alive upstream connection in the
 # pool, which the upstream then closes as the request arrives.

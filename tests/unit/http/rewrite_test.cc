@@ -11,7 +11,8 @@ using gw::http::buildClientResponseHead;
 using gw::http::buildLocalReply;
 using gw::http::buildUpstreamRequestHead;
 using gw::http::encodeChunk;
-using gw::http::encodeHeaderValue;
+using gw::http::encodeDistinguishedName;
+using gw::http::encodeIdentityValue;
 using gw::http::ForwardedFor;
 using gw::http::Header;
 using gw::http::isIdentityHeader;
@@ -138,7 +139,7 @@ TEST_SUITE("http.isIdentityHeader") {
   }
 }
 
-TEST_SUITE("http.encodeHeaderValue") {
+TEST_SUITE("http.encodeIdentityValue") {
   TEST_CASE("unsafe bytes become percent escapes") {
     struct Case {
       std::string value;
@@ -155,24 +156,57 @@ TEST_SUITE("http.encodeHeaderValue") {
         {"\x7F", "%7F"},
         {"\xFF", "%FF"},
         {"bad\r\nX-Evil: 1", "bad%0D%0AX-Evil: 1"},
+        {"spiffe://corp/x, DNS:admin.internal", "spiffe://corp/x%2C DNS:admin.internal"},
+        {"say \"hi\"", "say %22hi%22"},
+        {"a\\b", "a%5Cb"},
+        {" padded ", "%20padded%20"},
+        {" ", "%20"},
     };
     for (const Case& c : cases) {
       CAPTURE(c.value);
-      CHECK(encodeHeaderValue(c.value) == c.encoded);
+      CHECK(encodeIdentityValue(c.value) == c.encoded);
     }
   }
 
-  TEST_CASE("printable ASCII is unchanged") {
-    std::string printable;
-    for (char c = 0x20; c < 0x7f; c++) {
-      if (c != '%') {
-        printable += c;
+  TEST_CASE("other visible ASCII is unchanged") {
+    std::string visible;
+    for (char c = 0x21; c < 0x7f; c++) {
+      if (c != '%' && c != '"' && c != ',' && c != '\\') {
+        visible += c;
       }
     }
 
-    CHECK(encodeHeaderValue(printable) == printable);
-    CHECK(encodeHeaderValue("CN=good-client,O=Demo") == "CN=good-client,O=Demo");
-    CHECK(encodeHeaderValue("") == "");
+    CHECK(encodeIdentityValue(visible) == visible);
+    CHECK(encodeIdentityValue("John Smith") == "John Smith");
+    CHECK(encodeIdentityValue("") == "");
+  }
+}
+
+TEST_SUITE("http.encodeDistinguishedName") {
+  TEST_CASE("separators stay, escapes become percent") {
+    struct Case {
+      std::string rfc4514;
+      std::string encoded;
+    };
+    const Case cases[] = {
+        {"CN=good-client,O=Demo", "CN=good-client,O=Demo"},
+        {"CN=Demo Root CA,O=Demo", "CN=Demo Root CA,O=Demo"},
+        {"CN=x\\, OU=admin,O=Demo", "CN=x%2C OU=admin,O=Demo"},
+        {"CN=a\\+b=c\\;\\\"d\\\"\\<e\\>\\\\,O=Demo\\, Inc.",
+         "CN=a%2Bb=c%3B%22d%22%3Ce%3E%5C,O=Demo%2C Inc."},
+        {"O=\\#hash,CN=\\ padded\\ ", "O=%23hash,CN=%20padded%20"},
+        {"CN=bad\\0Aline", "CN=bad%0Aline"},
+        {"CN=bad\\0aline", "CN=bad%0Aline"},
+        {"CN=bad\nX-Evil: 2", "CN=bad%0AX-Evil: 2"},
+        {"CN=Zo\xC3\xAB,O=D\xC3\xA9mo", "CN=Zo%C3%AB,O=D%C3%A9mo"},
+        {"CN=100%", "CN=100%25"},
+        {"CN=a+OU=b", "CN=a+OU=b"},
+        {"CN=trailing\\", "CN=trailing%5C"},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.rfc4514);
+      CHECK(encodeDistinguishedName(c.rfc4514) == c.encoded);
+    }
   }
 }
 
@@ -382,6 +416,39 @@ TEST_SUITE("http.buildUpstreamRequestHead") {
     CHECK(valuesOf(head, "X-Evil").empty());
     CHECK(valuesOf(head, "X-Client-CN") == "[bad%0D%0AX-Evil: 1]");
     CHECK(valuesOf(head, "X-Client-Subject") == "[CN=bad%0AX-Evil: 2]");
+  }
+
+  TEST_CASE("hostile SAN values stay one entry") {
+    Identity identity = demoIdentity();
+    identity.dns = {"a.example"};
+    identity.uri = {"spiffe://corp/x, DNS:admin.internal", "spiffe://corp/\"q\"\\"};
+    identity.email = {"e@x\r\nX-Evil: 1"};
+    identity.ip = {"10.0.0.1"};
+    MessageHead request = getRequest({{"Host", "gateway.test"}});
+
+    SerializedHead head =
+        splitHead(buildUpstreamRequestHead(request, identity, ForwardedFor{"192.0.2.7"}));
+
+    CHECK_FALSE(head.has_bare_line_break);
+    CHECK(valuesOf(head, "X-Evil").empty());
+    CHECK(valuesOf(head, "X-Client-SAN") ==
+          "[DNS:a.example, URI:spiffe://corp/x%2C DNS:admin.internal, "
+          "URI:spiffe://corp/%22q%22%5C, email:e@x%0D%0AX-Evil: 1, IP:10.0.0.1]");
+  }
+
+  TEST_CASE("CN and DNs escape commas alike") {
+    Identity identity = demoIdentity();
+    identity.cn = "Smith, John";
+    identity.subject = "CN=Smith\\, John,O=Demo";
+    identity.issuer = "CN=CA \\\"one\\\",O=Demo";
+    MessageHead request = getRequest({{"Host", "gateway.test"}});
+
+    SerializedHead head =
+        splitHead(buildUpstreamRequestHead(request, identity, ForwardedFor{"192.0.2.7"}));
+
+    CHECK(valuesOf(head, "X-Client-CN") == "[Smith%2C John]");
+    CHECK(valuesOf(head, "X-Client-Subject") == "[CN=Smith%2C John,O=Demo]");
+    CHECK(valuesOf(head, "X-Client-Issuer") == "[CN=CA %22one%22,O=Demo]");
   }
 
   TEST_CASE("no certificate gives no identity headers") {

@@ -54,6 +54,25 @@ TEST_SUITE("pki subject_alt_name") {
     CHECK_FALSE(parseSubjectAltName("dns:evil\n.example.com").ok());
   }
 
+  TEST_CASE("comma in a value is rejected") {
+    for (const char* text : {"uri:spiffe://a/x,DNS:admin.internal", "dns:a.example,b.example",
+                             "email:a,b@example.com", "uri:spiffe://a/x,"}) {
+      CAPTURE(text);
+      auto san = parseSubjectAltName(text);
+      REQUIRE_FALSE(san.ok());
+      CHECK(san.error().find("cannot contain ','") != std::string::npos);
+    }
+    CHECK(parseSubjectAltName("uri:spiffe://a/x%2Cy").ok());
+  }
+
+  TEST_CASE("whitespace and control bytes are rejected") {
+    for (const char* text : {"uri:spiffe://a/x y", "uri:spiffe://a/x\ty", "uri:spiffe://a/x\r\n",
+                             "email:a\x01@example.com", "uri:spiffe://a/\xC3\xA9"}) {
+      CAPTURE(text);
+      CHECK_FALSE(parseSubjectAltName(text).ok());
+    }
+  }
+
   TEST_CASE("unknown prefix names the forms") {
     auto san = parseSubjectAltName("rid:1.2.3");
     REQUIRE_FALSE(san.ok());
