@@ -132,6 +132,8 @@ class ClientConnection : public http::ParserHandler {
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onLingerRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  void finishClosing();
   static void onWrite(uv_write_t* req, int status);
   static void onTimer(uv_timer_t* timer);
   static void onUpstreamTimer(uv_timer_t* timer);
@@ -190,6 +192,8 @@ class ClientConnection : public http::ParserHandler {
   int open_handles_ = 0;
   bool reading_ = false;
   bool eof_ = false;
+  bool linger_ = false;     // closing with the request body unread: see finishClosing
+  bool lingering_ = false;  // reading and discarding after the FIN
 
   tls::TlsSession tls_;
   std::chrono::steady_clock::time_point accepted_at_;

@@ -37,6 +37,9 @@ inline constexpr size_t kMaxBufferedInput = 64 * 1024;
 
 // Time allowed to flush a final response or alert before closing anyway.
 inline constexpr uint32_t kFlushTimeoutMs = 5000;
+// How long a connection closed in the middle of a request body keeps
+// reading and discarding what the client still sends (see finishClosing).
+inline constexpr uint32_t kLingerMs = 2000;
 
 inline constexpr std::string_view kForbiddenBody = "Access denied: client not authorized\n";
 inline constexpr std::string_view kNotFoundBody = "Not found: no route for this path\n";

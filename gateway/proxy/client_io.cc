@@ -99,7 +99,7 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
   }
   if (self->state_ == State::Closing) {
     if (self->client_pending_bytes_ == 0) {
-      self->closeNow();
+      self->finishClosing();
     }
     return;
   }
@@ -116,6 +116,9 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
 }
 
 void ClientConnection::updateClientReading() {
+  if (lingering_) {
+    return;  // finishClosing reads until the client closes
+  }
   bool want = state_ == State::Handshaking || state_ == State::Open;
   want = want && !eof_;
   want = want && input_.size() < kMaxBufferedInput;
@@ -144,14 +147,49 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
       return;
     }
   }
+  // A client still sending its request body gets a lingering close.
+  linger_ = !eof_ && exchange_.active && !exchange_.request_complete;
   state_ = State::Closing;
   releaseUpstream();
   updateClientReading();
   if (client_pending_bytes_ == 0) {
-    closeNow();
+    finishClosing();
     return;
   }
   armTimer(kFlushTimeoutMs);
+}
+
+// finishClosing runs once the last reply bytes are written. A client that
+// is still sending a request body when the gateway closes (after a 413, or
+// an upstream's early answer) would make the kernel send a reset, and some
+// TCP stacks drop received but unread data on a reset, the reply included.
+// So such a connection first sends its FIN, then reads and discards for up
+// to kLingerMs until the client closes too, like nginx's lingering close.
+void ClientConnection::finishClosing() {
+  if (!linger_) {
+    closeNow();
+    return;
+  }
+  linger_ = false;
+  lingering_ = true;
+  auto* request = new uv_shutdown_t;
+  if (uv_shutdown(request, reinterpret_cast<uv_stream_t*>(&tcp_),
+                  [](uv_shutdown_t* done, int) { delete done; }) != 0) {
+    delete request;
+    closeNow();
+    return;
+  }
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onLingerRead);
+  reading_ = true;
+  armTimer(kLingerMs);
+}
+
+void ClientConnection::onLingerRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  auto* self = static_cast<ClientConnection*>(stream->data);
+  if (nread < 0 && self->state_ != State::Closed) {
+    self->closeNow();  // the client closed or reset: nothing left to protect
+  }
 }
 
 void ClientConnection::closeNow() {

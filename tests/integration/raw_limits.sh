@@ -47,7 +47,7 @@ start_process certgate "$WORK/gateway.log" "certgate listening" \
 
 PYTHONPATH=$ROOT/tests/lib timeout 120 python3 - "$GATEWAY_PORT" "$UPSTREAM_PORT" "$CERTS" \
   "$STUCK_PORT" "$SILENT_PORT" <<'PY'
-import socket, sys, time
+import os, socket, sys, time
 from rawhttp import Checks, ScriptedUpstream, TlsClient, local_reply, parse_chunked, serve_by_path
 
 gateway_port, upstream_port, certs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -97,6 +97,30 @@ rejected_before_upstream(
     "413 by Content-Length",
     b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1001\r\n\r\n" + b"a" * 1001,
     local_reply(413, "Content too large: the request body exceeds the gateway's limit\n"))
+
+# Lingering close: after the 413 for a declared length over the limit the
+# client may still be sending its body. The gateway sends its reply and a
+# FIN, then keeps reading and discarding for a while, so the client's
+# further writes get no reset that could destroy the unread reply.
+client = TlsClient(gateway_port, certs)
+client.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000000\r\n\r\n" +
+            b"d" * 4096)
+check.equal("lingering close: 413 and close", client.wait_closed(),
+            local_reply(413, "Content too large: the request body exceeds the gateway's limit\n"))
+# Raw bytes on the TCP socket under the TLS one: only the TCP behaviour
+# matters here, and the gateway discards them unread.
+raw = socket.socket(fileno=os.dup(client.sock.fileno()))
+reset = None
+for _ in range(5):
+    try:
+        raw.sendall(b"d" * 16384)
+    except OSError as error:
+        reset = error
+        break
+    time.sleep(0.1)
+raw.close()
+check.true("lingering close: writes after the reply get no reset", reset is None, repr(reset))
+client.close()
 
 # A chunked body larger than request_buffer_bytes (512 here) is streamed,
 # so the upstream gets the head and the chunks within the limit, then its
