@@ -57,7 +57,8 @@ void describeMetrics() {
   registry.describe("certgate_config_version", "gauge",
                     "Configuration version, 0 at start, +1 per successful reload");
   registry.describe("certgate_certificate_expiry_seconds", "gauge",
-                    "Seconds until the server certificate or a client CA expires");
+                    "Seconds until the server certificate or a client CA expires, or a CRL (role "
+                    "crl) reaches its nextUpdate");
   registry.describe("certgate_client_identities", "gauge",
                     "Distinct client certificates seen since start, and how many of them "
                     "expire within 7 and 30 days");
