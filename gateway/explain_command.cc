@@ -1,6 +1,7 @@
 #include "gateway/explain_command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <openssl/pem.h>
@@ -185,6 +186,16 @@ int runExplain(int argc, char** argv) {
   }
   bssl::UniquePtr<X509> leaf;
   bssl::UniquePtr<STACK_OF(X509)> chain;
+  std::error_code ec;
+  if (!std::filesystem::exists(options.cert, ec)) {
+    fprintf(stderr, "certgate explain: %s: file not found; check --cert\n", options.cert.c_str());
+    return 2;
+  }
+  if (std::filesystem::is_directory(options.cert, ec)) {
+    fprintf(stderr, "certgate explain: %s: is a directory; --cert needs a PEM certificate file\n",
+            options.cert.c_str());
+    return 2;
+  }
   if (!readChain(options.cert, &leaf, &chain)) {
     fprintf(stderr, "certgate explain: %s: cannot read a PEM certificate\n", options.cert.c_str());
     return 2;

@@ -46,14 +46,23 @@ int parseOptions(int argc, char** argv, const char* command, Options* out) {
       printServeUsage(stdout, command);
       return 0;
     }
-    if ((arg == "--config" || arg == "--log-level") && i + 1 < argc) {
-      (arg == "--config" ? out->config : out->log_level) = argv[++i];
-      continue;
+    if (arg != "--config" && arg != "--log-level") {
+      fprintf(stderr, "certgate %s: unknown option '%s'; valid options: --config, --log-level\n",
+              command, arg.c_str());
+      printServeUsage(stderr, command);
+      return 2;
     }
-    fprintf(stderr, "certgate %s: %s '%s'\n", command,
-            arg.starts_with("--") && i + 1 >= argc ? "missing value for" : "unknown option",
-            arg.c_str());
-    printServeUsage(stderr, command);
+    if (i + 1 >= argc) {
+      fprintf(stderr, "certgate %s: missing value for '%s'\n", command, arg.c_str());
+      printServeUsage(stderr, command);
+      return 2;
+    }
+    (arg == "--config" ? out->config : out->log_level) = argv[++i];
+  }
+  log::Level level;
+  if (!out->log_level.empty() && !log::parseLevel(out->log_level, &level)) {
+    fprintf(stderr, "certgate %s: invalid log level '%s'; use debug, info, warn or error\n",
+            command, out->log_level.c_str());
     return 2;
   }
   return -1;
@@ -66,6 +75,52 @@ std::string urlHost(const std::string& address) {
     return "localhost" + address.substr(colon);
   }
   return address;
+}
+
+// describeAccess returns who a route admits, for the banner: "public",
+// "allowed CN: a, b" for routes with only allow_cn, or
+// "allowed: 2 rules (issuer, o)" when it has other allow rules.
+std::string describeAccess(const policy::Route& route) {
+  if (route.is_public) {
+    return "public (no client certificate needed, no rules applied)";
+  }
+  // A policy may list 100,000 CNs; the banner names the first few.
+  constexpr size_t kBannerNames = 5;
+  std::string names;
+  for (size_t i = 0; i < route.allow_cn.size() && i < kBannerNames; i++) {
+    names += (names.empty() ? "" : ", ") + route.allow_cn[i];
+  }
+  if (route.allow_cn.size() > kBannerNames) {
+    names += " and " + std::to_string(route.allow_cn.size() - kBannerNames) + " more";
+  }
+  std::string denied;
+  if (!route.deny.empty()) {
+    denied = ", denied: " + std::to_string(route.deny.size()) +
+             (route.deny.size() == 1 ? " rule" : " rules");
+  }
+  // |allow| contains one rule per allow_cn entry plus the explicit allow rules.
+  if (route.allow.size() == route.allow_cn.size()) {
+    return "allowed CN: " + (names.empty() ? std::string("(none: all denied)") : names) + denied;
+  }
+  std::vector<std::string> fields;
+  for (const policy::Rule& rule : route.allow) {
+    for (const policy::Condition& condition : rule.conditions) {
+      std::string field = policy::fieldName(condition.field);
+      if (std::find(fields.begin(), fields.end(), field) == fields.end()) {
+        fields.push_back(field);
+      }
+    }
+  }
+  std::string field_list;
+  for (const std::string& field : fields) {
+    field_list += (field_list.empty() ? "" : ", ") + field;
+  }
+  std::string text = "allowed: " + std::to_string(route.allow.size()) +
+                     (route.allow.size() == 1 ? " rule (" : " rules (") + field_list + ")";
+  if (!names.empty()) {
+    text += ", CN: " + names;
+  }
+  return text + denied;
 }
 
 void printBanner(const proxy::Supervisor& supervisor) {
@@ -90,22 +145,20 @@ void printBanner(const proxy::Supervisor& supervisor) {
     if (auto found = runtime.upstreams.find(route.upstream); found != runtime.upstreams.end()) {
       address = found->second.display;
     }
-    // A policy may list 100,000 CNs; the banner names the first few.
-    constexpr size_t kBannerNames = 5;
-    std::string allowed;
-    for (size_t i = 0; i < route.allow_cn.size() && i < kBannerNames; i++) {
-      allowed += (allowed.empty() ? "" : ", ") + route.allow_cn[i];
-    }
-    if (route.allow_cn.size() > kBannerNames) {
-      allowed += " and " + std::to_string(route.allow_cn.size() - kBannerNames) + " more";
-    }
-    printf("route %s%s -> upstream %s (%s), allowed CN: %s\n", route.exact.empty() ? "" : "= ",
+    printf("route %s%s -> upstream %s (%s), %s\n", route.exact.empty() ? "" : "= ",
            route.pattern().c_str(), route.upstream.c_str(), address.c_str(),
-           allowed.empty() ? "(none: all denied)" : allowed.c_str());
+           describeAccess(route).c_str());
   }
-  printf(
-      "everything else: 404; clients without a certificate from the configured CA are "
-      "rejected in the TLS handshake\n");
+  if (runtime.config.tls.client_cert == "request") {
+    printf(
+        "everything else: 404; clients without a certificate complete the TLS handshake and "
+        "reach only public routes, and certificates that do not chain to the configured CA "
+        "are rejected in the handshake\n");
+  } else {
+    printf(
+        "everything else: 404; clients without a certificate from the configured CA are "
+        "rejected in the TLS handshake\n");
+  }
   fflush(stdout);
 }
 
@@ -151,11 +204,9 @@ Result<std::shared_ptr<const proxy::Runtime>> loadRuntime(const Options& options
 
 void applyLogLevel(const Options& options, const proxy::Runtime& runtime) {
   std::string name = options.log_level.empty() ? runtime.config.log_level : options.log_level;
+  // parseOptions and the configuration loader reject invalid names.
   log::Level level = log::Level::Info;
-  if (!log::parseLevel(name, &level)) {
-    fprintf(stderr, "certgate: invalid log level '%s'; use debug, info, warn or error\n",
-            name.c_str());
-  }
+  log::parseLevel(name, &level);
   log::setLevel(level);
   log::setJson(runtime.config.log_format == "json");
 }
@@ -213,6 +264,7 @@ int runServe(int argc, char** argv) {
     return 1;
   }
   raiseFileLimit((*runtime)->config.limits.max_connections);
+  proxy::logConfigWarnings(**runtime);
 
   // A client that disconnects while we write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -281,8 +333,19 @@ int runCheckConfig(int argc, char** argv) {
     return 1;
   }
   const proxy::Runtime& loaded = **runtime;
-  printf("%s: OK (listen addresses: %zu, upstreams: %zu, routes: %zu)\n", options.config.c_str(),
-         loaded.config.listen.size(), loaded.upstreams.size(), loaded.policy.routes().size());
+  // Warnings leave the exit status 0: the gateway starts with them.
+  for (const proxy::ConfigWarning& warning : loaded.warnings) {
+    printf("warning: %s: %s; fix: %s\n", warning.file.c_str(), warning.problem.c_str(),
+           warning.fix.c_str());
+  }
+  std::string warnings;
+  if (!loaded.warnings.empty()) {
+    warnings = " with " + std::to_string(loaded.warnings.size()) +
+               (loaded.warnings.size() == 1 ? " warning" : " warnings");
+  }
+  printf("%s: OK%s (listen addresses: %zu, upstreams: %zu, routes: %zu)\n", options.config.c_str(),
+         warnings.c_str(), loaded.config.listen.size(), loaded.upstreams.size(),
+         loaded.policy.routes().size());
   return 0;
 }
 

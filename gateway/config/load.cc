@@ -1,7 +1,9 @@
 #include "gateway/config/load.h"
 
+#include <arpa/inet.h>
 #include <charconv>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <toml++/toml.h>
@@ -121,7 +123,10 @@ class Reader {
     *out = static_cast<uint32_t>(value);
   }
 
-  bool stringArray(const toml::table& parent, std::string_view key, std::vector<std::string>* out) {
+  // stringArray reads an array of strings. |example| is one valid element,
+  // shown in the error for a value of the wrong type.
+  bool stringArray(const toml::table& parent, std::string_view key, std::vector<std::string>* out,
+                   std::string_view example) {
     const toml::node* node = parent.get(key);
     if (node == nullptr) {
       return false;
@@ -129,7 +134,7 @@ class Reader {
     const toml::array* array = node->as_array();
     if (array == nullptr) {
       fail(node, "'" + std::string(key) + "' must be an array of strings, for example " +
-                     std::string(key) + " = [\"good-client\"]");
+                     std::string(key) + " = [\"" + std::string(example) + "\"]");
       return false;
     }
     bool ok = true;
@@ -186,7 +191,7 @@ void readUpstreams(Reader& reader, const toml::table& root, PolicyConfig* policy
     std::vector<std::string> addresses;
     std::string single;
     bool has_single = reader.string(*table, "address", &single, false);
-    bool has_list = reader.stringArray(*table, "addresses", &addresses);
+    bool has_list = reader.stringArray(*table, "addresses", &addresses, "127.0.0.1:8080");
     if (has_single) {
       addresses.insert(addresses.begin(), single);
     }
@@ -254,10 +259,79 @@ std::string checkRuleValue(const std::string& field, std::string* value) {
     }
     *value = hex;
   }
+  if (field == "ip") {
+    // Certificates' IP SANs are compared in inet_ntop form, so the value is
+    // stored in that form too ("::0001" becomes "::1").
+    unsigned char address[16];
+    char text[INET6_ADDRSTRLEN];
+    int family = value->find(':') == std::string::npos ? AF_INET : AF_INET6;
+    if (inet_pton(family, value->c_str(), address) != 1 ||
+        inet_ntop(family, address, text, sizeof(text)) == nullptr) {
+      return "ip '" + *value + "' is not a valid IPv4 or IPv6 address";
+    }
+    *value = text;
+  }
   if (field == "dns" || field == "email") {
     *value = ascii::toLower(*value);
   }
   return {};
+}
+
+bool isUnreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// normalizePath returns |path| in the form request paths are matched in:
+// percent-encoded unreserved characters decoded, other escapes in uppercase
+// hex, empty segments ("//") collapsed and dot segments resolved.
+std::string normalizePath(const std::string& path) {
+  std::string decoded;
+  for (size_t i = 0; i < path.size(); i++) {
+    if (path[i] == '%' && i + 2 < path.size() && ascii::hexValue(path[i + 1]) >= 0 &&
+        ascii::hexValue(path[i + 2]) >= 0) {
+      char c = static_cast<char>(ascii::hexValue(path[i + 1]) * 16 + ascii::hexValue(path[i + 2]));
+      if (isUnreserved(c)) {
+        decoded += c;
+      } else {
+        decoded += '%';
+        decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1])));
+        decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2])));
+      }
+      i += 2;
+      continue;
+    }
+    decoded += path[i];
+  }
+  std::vector<std::string> segments;
+  size_t start = 1;
+  bool trailing_slash = decoded.size() > 1 && decoded.back() == '/';
+  while (start <= decoded.size()) {
+    size_t end = decoded.find('/', start);
+    if (end == std::string::npos) {
+      end = decoded.size();
+    }
+    std::string segment = decoded.substr(start, end - start);
+    if (segment == "..") {
+      if (!segments.empty()) {
+        segments.pop_back();
+      }
+      trailing_slash = trailing_slash || end == decoded.size();
+    } else if (segment == ".") {
+      trailing_slash = trailing_slash || end == decoded.size();
+    } else if (!segment.empty()) {
+      segments.push_back(segment);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (const std::string& segment : segments) {
+    out += "/" + segment;
+  }
+  if (out.empty() || trailing_slash) {
+    out += "/";
+  }
+  return out;
 }
 
 void readRules(Reader& reader, const toml::table& route, std::string_view key,
@@ -310,6 +384,34 @@ bool isHeaderName(const std::string& name) {
   return true;
 }
 
+// isReservedHeaderName reports whether |name| is a header that frames the
+// message, is hop-by-hop, or carries routing data. Identity values in such a
+// header would change how the upstream reads the request (request
+// smuggling) or where it thinks the request came from.
+bool isReservedHeaderName(const std::string& name) {
+  static constexpr std::string_view kReserved[] = {"host",
+                                                   "content-length",
+                                                   "transfer-encoding",
+                                                   "connection",
+                                                   "keep-alive",
+                                                   "proxy-connection",
+                                                   "te",
+                                                   "trailer",
+                                                   "upgrade",
+                                                   "expect",
+                                                   "forwarded",
+                                                   "x-forwarded-for",
+                                                   "x-forwarded-proto",
+                                                   "x-forwarded-host"};
+  std::string lower = ascii::toLower(name);
+  for (std::string_view reserved : kReserved) {
+    if (lower == reserved) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void readHeaderNames(Reader& reader, const toml::table& route, IdentityHeaderNames* out) {
   const toml::table* headers = reader.table(route, "headers", false);
   if (headers == nullptr) {
@@ -330,10 +432,19 @@ void readHeaderNames(Reader& reader, const toml::table& route, IdentityHeaderNam
       {"client_cert_chain", &out->client_cert_chain},
   };
   for (auto& [key, target] : fields) {
-    if (reader.string(*headers, key, target, false) && !isHeaderName(*target)) {
+    if (!reader.string(*headers, key, target, false)) {
+      continue;
+    }
+    if (!isHeaderName(*target)) {
       reader.fail(headers->get(key), "header name '" + *target +
-                                         "' is invalid; use letters, digits and '-', or \"\" "
-                                         "to leave the header out");
+                                         "' is not a valid token; use letters, digits and '-', "
+                                         "or \"\" to leave the header out");
+    } else if (isReservedHeaderName(*target)) {
+      reader.fail(headers->get(key), "header name '" + *target +
+                                         "' is reserved for message framing, hop-by-hop or "
+                                         "forwarding data and cannot carry an identity; choose "
+                                         "another name such as \"X-Client-" +
+                                         std::string(key) + "\", or \"\" to leave it out");
     }
   }
 }
@@ -363,8 +474,15 @@ void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
     reader.fail(&table,
                 "a route needs exactly one of 'prefix' or 'exact', for example "
                 "prefix = \"/secret\"");
-  } else if (!validPathPattern(has_prefix ? route.prefix : route.exact)) {
+  } else if (const std::string& path = has_prefix ? route.prefix : route.exact;
+             !validPathPattern(path)) {
     reader.fail(table.get(has_prefix ? "prefix" : "exact"), "a route path must start with '/'");
+  } else if (std::string normal = normalizePath(path); normal != path) {
+    reader.fail(table.get(has_prefix ? "prefix" : "exact"),
+                "route path '" + path +
+                    "' is not in normalized form, so no request path can match it (requests "
+                    "are matched after normalization); write '" +
+                    normal + "'");
   }
   if (reader.string(table, "upstream", &route.upstream, true)) {
     bool known = false;
@@ -377,7 +495,13 @@ void readRoute(Reader& reader, const toml::table& table, PolicyConfig* policy) {
                                              route.upstream + "] with an address");
     }
   }
-  reader.stringArray(table, "allow_cn", &route.allow_cn);
+  if (reader.stringArray(table, "allow_cn", &route.allow_cn, "good-client")) {
+    for (std::string& cn : route.allow_cn) {
+      if (std::string error = checkRuleValue("cn", &cn); !error.empty()) {
+        reader.fail(table.get("allow_cn"), "allow_cn: " + error);
+      }
+    }
+  }
   readRules(reader, table, "allow", &route.allow);
   readRules(reader, table, "deny", &route.deny);
   if (table.get("allow_cn") == nullptr && table.get("allow") == nullptr && !route.is_public) {
@@ -442,8 +566,22 @@ PolicyConfig loadPolicyConfig(const std::string& path, std::vector<std::string>*
     reader.fail(routes, "'routes' must be an array of tables, written [[routes]]");
     return policy;
   }
+  // Two routes with the same host and path compete for the same requests,
+  // and the policy always picks the same one, so the other never applies.
+  std::map<std::string, std::string> first_route;
   for (const toml::node& node : *array) {
     readRoute(reader, *node.as_table(), &policy);
+    const RouteConfig& route = policy.routes.back();
+    std::string pattern = route.exact.empty() ? "prefix " + route.prefix : "exact " + route.exact;
+    std::string key = route.host + " " + pattern;
+    auto [found, inserted] = first_route.emplace(key, route.source);
+    if (!inserted) {
+      reader.fail(&node, "route with " + pattern +
+                             (route.host.empty() ? "" : " for host " + route.host) +
+                             " duplicates the route at " + found->second +
+                             ", so one of them can never match; remove one or change its path "
+                             "or host");
+    }
   }
   return policy;
 }
@@ -475,7 +613,8 @@ void readServer(Reader& reader, const toml::table& root, GatewayConfig* config) 
                 "log_format '" + config->log_format + "' is invalid; use \"text\" or \"json\"");
   }
   std::vector<std::string> listen;
-  if (!reader.stringArray(*server, "listen", &listen) && server->get("listen") == nullptr) {
+  if (!reader.stringArray(*server, "listen", &listen, "127.0.0.1:4443") &&
+      server->get("listen") == nullptr) {
     reader.fail(server, "missing key 'listen', for example listen = [\"127.0.0.1:4443\"]");
   }
   for (const std::string& text : listen) {

@@ -31,12 +31,25 @@ struct Upstream {
   std::string display;  // "127.0.0.1:8080, 127.0.0.1:8081"
 };
 
+// ConfigWarning is a problem in the configured files that does not stop the
+// gateway but that an operator should fix, for example a key file other
+// users can read. check-config prints it and serve logs it at start and on
+// every reload.
+struct ConfigWarning {
+  std::string file;
+  std::string problem;
+  std::string fix;
+};
+
 struct Runtime {
   config::GatewayConfig config;
   bssl::UniquePtr<SSL_CTX> tls;
   policy::Policy policy;
   std::map<std::string, Upstream> upstreams;
+  // The server certificate, the client CAs and (role "crl") the next
+  // update of each configured CRL.
   std::vector<tls::CertificateExpiry> expiries;
+  std::vector<ConfigWarning> warnings;
   // Trust of routes with their own client_ca, by route source.
   std::map<std::string, std::unique_ptr<const tls::ClientTrust>> route_trust;
   uint64_t version = 0;  // increases with every reload
@@ -46,8 +59,16 @@ struct Runtime {
 };
 
 // buildRuntime loads the TLS material and resolves upstream host names
-// (blocking, at start and on reload). Errors name the file or upstream.
+// (blocking, at start and on reload). Errors name the file or upstream. It
+// rejects a file path that is a directory, a client CA file containing a
+// certificate that is not a CA, and a server certificate that is expired,
+// not yet valid or whose extended key usage lacks serverAuth. It stores
+// warnings for an expired or not yet valid CRL and for a private key or
+// ticket key file readable by group or others.
 Result<std::shared_ptr<const Runtime>> buildRuntime(config::GatewayConfig config);
+
+// logConfigWarnings logs each warning of |runtime| as config.warning.
+void logConfigWarnings(const Runtime& runtime);
 
 // toSockaddr converts a configured "HOST:PORT" ("localhost" meaning
 // 127.0.0.1) to a socket address; it returns 0 or a libuv error.

@@ -58,7 +58,8 @@ void describeMetrics() {
   registry.describe("certgate_config_version", "gauge",
                     "Configuration version, 0 at start, +1 per successful reload");
   registry.describe("certgate_certificate_expiry_seconds", "gauge",
-                    "Seconds until the server certificate or a client CA expires");
+                    "Seconds until the server certificate or a client CA expires, or a CRL (role "
+                    "crl) reaches its nextUpdate");
   registry.describe("certgate_client_identities", "gauge",
                     "Distinct client certificates seen since start, and how many of them "
                     "expire within 7 and 30 days");
@@ -72,7 +73,9 @@ void describeMetrics() {
 
 // describeChanges lists what differs between two configurations, for the
 // reload log line: "routes 2->3, upstream demo, client CA file contents".
-std::string describeChanges(const Runtime& before, const Runtime& after) {
+// |running_workers| is the number of workers started, which a reload does
+// not change.
+std::string describeChanges(const Runtime& before, const Runtime& after, size_t running_workers) {
   std::vector<std::string> changes;
   const auto& old_routes = before.policy.routes();
   const auto& new_routes = after.policy.routes();
@@ -110,8 +113,10 @@ std::string describeChanges(const Runtime& before, const Runtime& after) {
   if (before.config.tls.crl_file != after.config.tls.crl_file) {
     changes.push_back("CRL file");
   }
-  if (before.config.workers != after.config.workers) {
-    changes.push_back("workers (takes effect after a restart)");
+  if (resolveWorkerCount(after.config.workers) != running_workers) {
+    changes.push_back("workers " + std::to_string(running_workers) + "->" +
+                      std::to_string(resolveWorkerCount(after.config.workers)) +
+                      " (takes effect after a restart)");
   }
   std::string out;
   for (const std::string& change : changes) {
@@ -316,7 +321,7 @@ void Supervisor::reload() {
   // that changes them takes effect only after a restart.
   auto next = std::const_pointer_cast<Runtime>(*runtime);
   next->version = runtime_->version + 1;
-  std::string changes = describeChanges(*runtime_, *next);
+  std::string changes = describeChanges(*runtime_, *next, workers_.size());
   runtime_ = std::move(next);
   shared_.limit.setMax(runtime_->config.limits.max_connections);
   for (std::unique_ptr<Worker>& worker : workers_) {
@@ -325,6 +330,7 @@ void Supervisor::reload() {
   double seconds = static_cast<double>(uv_hrtime() - started_ns) / 1e9;
   metrics::registry().increment("certgate_reloads_total", {{"result", "success"}});
   metrics::registry().setGauge("certgate_reload_duration_seconds", {}, seconds);
+  logConfigWarnings(*runtime_);
   log::info("config.reloaded", {{"file", config_path_},
                                 {"version", runtime_->version},
                                 {"routes", static_cast<uint64_t>(runtime_->policy.routes().size())},

@@ -18,6 +18,10 @@ const char* reasonName(HandshakeFailure reason) {
       return "unknown_ca";
     case HandshakeFailure::Revoked:
       return "revoked";
+    case HandshakeFailure::CrlExpired:
+      return "crl_expired";
+    case HandshakeFailure::CrlNotYetValid:
+      return "crl_not_yet_valid";
     case HandshakeFailure::BadPurpose:
       return "bad_purpose";
     case HandshakeFailure::BadCertificate:
@@ -58,6 +62,10 @@ HandshakeFailure fromVerifyError(int verify_error) {
       return HandshakeFailure::UnknownCa;
     case X509_V_ERR_CERT_REVOKED:
       return HandshakeFailure::Revoked;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return HandshakeFailure::CrlExpired;
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+      return HandshakeFailure::CrlNotYetValid;
     case X509_V_ERR_INVALID_PURPOSE:
       return HandshakeFailure::BadPurpose;
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:

@@ -12,11 +12,16 @@ namespace gw::tls {
 // HandshakeFailure is the reason code logged as "reason=..." in
 // tls.handshake_rejected lines.
 enum class HandshakeFailure {
-  NoCertificate,     // the client sent no certificate
-  Expired,           // a certificate in the chain has expired
-  NotYetValid,       // a certificate in the chain is not valid yet
-  UnknownCa,         // the chain does not lead to a configured client CA
-  Revoked,           // the certificate is on a loaded CRL
+  NoCertificate,  // the client sent no certificate
+  Expired,        // a certificate in the chain has expired
+  NotYetValid,    // a certificate in the chain is not valid yet
+  UnknownCa,      // the chain does not lead to a configured client CA
+  Revoked,        // the certificate is on a loaded CRL
+  // The gateway's CRL for the issuer is past its nextUpdate, which is a
+  // configuration problem and not the client's. BoringSSL still sends the
+  // client the alert certificate_expired for this verify error (12).
+  CrlExpired,
+  CrlNotYetValid,    // the gateway's CRL is before its lastUpdate (verify error 11)
   BadPurpose,        // the certificate is not for client authentication
   ChainTooLong,      // the chain is longer than the gateway accepts
   BadCertificate,    // any other verification failure

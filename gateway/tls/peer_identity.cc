@@ -122,6 +122,8 @@ void readSubjectAltNames(X509* cert, policy::Identity* identity) {
   }
 }
 
+}  // namespace
+
 std::string timeText(const ASN1_TIME* time) {
   int64_t seconds = 0;
   if (!posixTimeOf(time, &seconds)) {
@@ -134,8 +136,6 @@ std::string timeText(const ASN1_TIME* time) {
   strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parsed);
   return text;
 }
-
-}  // namespace
 
 bool posixTimeOf(const ASN1_TIME* time, int64_t* out) {
   bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));

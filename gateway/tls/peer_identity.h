@@ -29,6 +29,10 @@ std::string base64Der(const uint8_t* der, size_t len);
 // false when |time| is null or malformed.
 bool posixTimeOf(const ASN1_TIME* time, int64_t* out);
 
+// timeText formats |time| as RFC 3339 UTC ("2026-01-31T12:00:00Z"), or
+// returns "" when |time| is null or malformed.
+std::string timeText(const ASN1_TIME* time);
+
 // nameToString formats |name| as an RFC 4514 string ("CN=good-client,O=Demo").
 std::string nameToString(X509_NAME* name);
 

@@ -209,8 +209,8 @@ request_buffer_bytes = 0
   TEST_CASE("request_buffer_bytes over 16 MiB is rejected with the range") {
     TempDir dir;
     dir.write("policy.toml", kPolicy);
-    std::string path = dir.write("gateway.toml", std::string(kGateway) +
-                                                     "\n[limits]\nrequest_buffer_bytes = 16777217\n");
+    std::string path = dir.write(
+        "gateway.toml", std::string(kGateway) + "\n[limits]\nrequest_buffer_bytes = 16777217\n");
 
     std::string error = loadError(path);
 
@@ -663,5 +663,178 @@ TEST_SUITE("config.parseListenAddress") {
       ListenAddress address;
       CHECK_FALSE(parseListenAddress(text, &address));
     }
+  }
+}
+
+TEST_SUITE("config.load route checks") {
+  TEST_CASE("listen of the wrong type shows an address example") {
+    TempDir dir;
+    std::string gateway =
+        replaced(kGateway, "listen = [\"[::1]:4443\", \"127.0.0.1:8443\"]", "listen = 4443");
+
+    std::string error = gatewayError(dir, gateway);
+
+    CHECK(error.find("for example listen = [\"127.0.0.1:4443\"]") != std::string::npos);
+    CHECK(error.find("good-client") == std::string::npos);
+  }
+
+  TEST_CASE("reserved identity header names are rejected") {
+    const char* names[] = {"Content-Length",
+                           "transfer-encoding",
+                           "HOST",
+                           "Connection",
+                           "Keep-Alive",
+                           "Proxy-Connection",
+                           "te",
+                           "Trailer",
+                           "Upgrade",
+                           "Expect",
+                           "Forwarded",
+                           "X-Forwarded-For",
+                           "X-Forwarded-Proto",
+                           "x-forwarded-host"};
+    for (const char* name : names) {
+      CAPTURE(name);
+      TempDir dir;
+      std::string policy = replaced(
+          kPolicy, "allow_cn = [\"good-client\"]\n",
+          "allow_cn = [\"good-client\"]\nheaders = { cn = \"" + std::string(name) + "\" }\n");
+      std::string path = dir.file("policy.toml");
+
+      std::string error = policyError(dir, policy);
+
+      CHECK(error.starts_with(path + ":8:"));
+      CHECK(error.find("header name '" + std::string(name) + "' is reserved") != std::string::npos);
+      CHECK(error.find("X-Client-cn") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("identity header name that is not a token is rejected") {
+    TempDir dir;
+    std::string policy =
+        replaced(kPolicy, "allow_cn = [\"good-client\"]\n",
+                 "allow_cn = [\"good-client\"]\nheaders = { sans = \"X User\" }\n");
+
+    std::string error = policyError(dir, policy);
+
+    CHECK(error.find("header name 'X User' is not a valid token") != std::string::npos);
+  }
+
+  TEST_CASE("ordinary identity header names load") {
+    TempDir dir;
+    dir.write("policy.toml", replaced(kPolicy, "allow_cn = [\"good-client\"]\n",
+                                      "allow_cn = [\"good-client\"]\nheaders = { cn = \"X-User\", "
+                                      "client_cert = \"Client-Cert\" }\n"));
+
+    gw::Result<GatewayConfig> result = loadGatewayConfig(dir.write("gateway.toml", kGateway));
+
+    REQUIRE_MESSAGE(result.ok(), result.error());
+    CHECK(result.value().policy.routes[0].headers.cn == "X-User");
+    CHECK(result.value().policy.routes[0].headers.client_cert == "Client-Cert");
+  }
+
+  TEST_CASE("star in allow_cn is rejected") {
+    TempDir dir;
+    std::string policy = replaced(kPolicy, "[\"good-client\"]", "[\"*\"]");
+    std::string path = dir.file("policy.toml");
+
+    std::string error = policyError(dir, policy);
+
+    CHECK(error.starts_with(path + ":7:"));
+    CHECK(error.find("'*' in cn value '*' is not allowed") != std::string::npos);
+  }
+
+  TEST_CASE("invalid ip rule value is rejected") {
+    TempDir dir;
+    std::string policy =
+        replaced(kPolicy, "allow_cn = [\"good-client\"]", "allow = [{ ip = \"1.2.3.400\" }]");
+
+    std::string error = policyError(dir, policy);
+
+    CHECK(error.find("ip '1.2.3.400' is not a valid IPv4 or IPv6 address") != std::string::npos);
+  }
+
+  TEST_CASE("ip rule values are stored in canonical form") {
+    TempDir dir;
+    dir.write("policy.toml", replaced(kPolicy, "allow_cn = [\"good-client\"]",
+                                      "allow = [{ ip = \"10.0.0.1\" }, { ip = \"::0001\" }]"));
+
+    gw::Result<GatewayConfig> result = loadGatewayConfig(dir.write("gateway.toml", kGateway));
+
+    REQUIRE_MESSAGE(result.ok(), result.error());
+    const auto& allow = result.value().policy.routes[0].allow;
+    REQUIRE(allow.size() == 2);
+    CHECK(allow[0].conditions[0].value == "10.0.0.1");
+    CHECK(allow[1].conditions[0].value == "::1");
+  }
+
+  TEST_CASE("route path not in normalized form is rejected") {
+    struct Case {
+      const char* path;
+      const char* normal;
+    };
+    const Case cases[] = {
+        {"/a/../b", "/b"},        {"/a//b", "/a/b"},  {"/./secret", "/secret"},
+        {"/%73ecret", "/secret"}, {"/a/%7e", "/a/~"}, {"/a/%2f", "/a/%2F"},
+        {"/a/b/..", "/a/"},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.path);
+      TempDir dir;
+      std::string policy =
+          replaced(kPolicy, "prefix = \"/secret\"", "prefix = \"" + std::string(c.path) + "\"");
+      std::string path = dir.file("policy.toml");
+
+      std::string error = policyError(dir, policy);
+
+      CHECK(error.starts_with(path + ":5:"));
+      CHECK(error.find("is not in normalized form") != std::string::npos);
+      CHECK(error.find("write '" + std::string(c.normal) + "'") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("normalized route paths load") {
+    TempDir dir;
+    dir.write("policy.toml", replaced(kPolicy, "prefix = \"/secret\"", "prefix = \"/api/v1/\""));
+
+    gw::Result<GatewayConfig> result = loadGatewayConfig(dir.write("gateway.toml", kGateway));
+
+    REQUIRE_MESSAGE(result.ok(), result.error());
+    CHECK(result.value().policy.routes[0].prefix == "/api/v1/");
+  }
+
+  TEST_CASE("duplicate route names both locations") {
+    TempDir dir;
+    std::string policy = std::string(kPolicy) +
+                         "\n[[routes]]\nprefix = \"/secret\"\nupstream = \"app\"\nallow_cn = []\n";
+    std::string path = dir.file("policy.toml");
+
+    std::string error = policyError(dir, policy);
+
+    CHECK(error.starts_with(path + ":14:"));
+    CHECK(error.find("route with prefix /secret duplicates the route at " + path + ":4") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("duplicate exact route is rejected") {
+    TempDir dir;
+    std::string policy = std::string(kPolicy) +
+                         "\n[[routes]]\nexact = \"/health\"\nupstream = \"app\"\nallow_cn = []\n";
+
+    std::string error = policyError(dir, policy);
+
+    CHECK(error.find("route with exact /health duplicates the route at") != std::string::npos);
+  }
+
+  TEST_CASE("same path on another host is no duplicate") {
+    TempDir dir;
+    dir.write("policy.toml", std::string(kPolicy) +
+                                 "\n[[routes]]\nhost = \"api.example\"\nprefix = "
+                                 "\"/secret\"\nupstream = \"app\"\nallow_cn = []\n");
+
+    gw::Result<GatewayConfig> result = loadGatewayConfig(dir.write("gateway.toml", kGateway));
+
+    REQUIRE_MESSAGE(result.ok(), result.error());
+    CHECK(result.value().policy.routes.size() == 3);
   }
 }
