@@ -71,8 +71,8 @@ void ClientConnection::writeRaw(std::string_view data) {
     return;
   }
   client_pending_bytes_ += queued;
-  if (!exchange_.active) {
-    return;
+  if (!exchange_.active || exchange_.holding) {
+    return;  // a held body keeps its request_body_ms timer
   }
   // The client's send timeout runs while bytes wait for it. It restarts
   // whenever the client takes data, which is here for bytes written
@@ -103,7 +103,7 @@ void ClientConnection::onWrite(uv_write_t* req, int status) {
     }
     return;
   }
-  if (self->exchange_.active) {
+  if (self->exchange_.active && !self->exchange_.holding) {
     // The client is still taking data: restart its send timeout.
     self->armTimer(self->runtime_->config.timeouts.idle_ms);
   }

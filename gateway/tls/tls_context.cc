@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -149,6 +147,41 @@ Result<std::vector<bssl::UniquePtr<X509_CRL>>> readCrls(const std::string& path,
   return crls;
 }
 
+// trustVersionOf hashes the DER of the client CA certificates and CRLs
+// that were loaded into a trust store: exactly what verification uses, not
+// a second read of files that a deploy may be rewriting. The digest is the
+// trust version in every verified-chain cache key, and the server's session
+// ID context is derived from it: BoringSSL refuses to resume a session
+// whose context differs, so after a CA or CRL change old sessions and
+// tickets (also tickets under shared keys) get a full handshake.
+Sha256Digest trustVersionOf(const std::vector<bssl::UniquePtr<X509>>& cas,
+                            const std::vector<bssl::UniquePtr<X509_CRL>>& crls) {
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  auto add = [&sha](uint8_t* der, int len) {
+    uint64_t length = len > 0 ? static_cast<uint64_t>(len) : 0;
+    SHA256_Update(&sha, &length, sizeof(length));  // length-prefixed: no ambiguity
+    if (len > 0) {
+      SHA256_Update(&sha, der, static_cast<size_t>(len));
+    }
+    OPENSSL_free(der);
+  };
+  for (const auto& ca : cas) {
+    uint8_t* der = nullptr;
+    int len = i2d_X509(ca.get(), &der);
+    add(der, len);
+  }
+  SHA256_Update(&sha, "crls", 4);
+  for (const auto& crl : crls) {
+    uint8_t* der = nullptr;
+    int len = i2d_X509_CRL(crl.get(), &der);
+    add(der, len);
+  }
+  Sha256Digest digest;
+  SHA256_Final(digest.data(), &sha);
+  return digest;
+}
+
 // loadClientTrust builds the client certificate trust of |config| and sets
 // the CA names the CertificateRequest lists.
 Result<std::unique_ptr<ClientTrust>> loadClientTrust(SSL_CTX* ctx,
@@ -197,28 +230,8 @@ Result<std::unique_ptr<ClientTrust>> loadClientTrust(SSL_CTX* ctx,
     X509_STORE_set_flags(trust->store.get(), X509_V_FLAG_CRL_CHECK);
     trust->check_crl = true;
   }
+  trust->version = trustVersionOf(*cas, trust->crls);
   return trust;
-}
-
-std::string readFileBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-// trustVersionOf hashes the client CA and CRL files. The digest is the
-// session ID context, and BoringSSL refuses to resume a session whose
-// context differs, so after a CA or CRL change old sessions and tickets
-// (also tickets under shared keys) get a full handshake. It is also the
-// trust version in every verified-chain cache key.
-Sha256Digest trustVersionOf(const std::string& ca_file, const std::string& crl_file) {
-  std::string trust = readFileBytes(ca_file);
-  trust += '\0';
-  if (!crl_file.empty()) {
-    trust += readFileBytes(crl_file);
-  }
-  Sha256Digest digest;
-  SHA256(reinterpret_cast<const uint8_t*>(trust.data()), trust.size(), digest.data());
-  return digest;
 }
 
 int infoIndex() {
@@ -385,7 +398,7 @@ Result<std::unique_ptr<const ClientTrust>> loadRouteTrust(const std::string& ca_
   }
   // Files with the same bytes as another trust get the same version, and
   // the same verification result, so such entries may be shared.
-  trust->version = trustVersionOf(ca_file, crl_file);
+  trust->version = trustVersionOf(*cas, trust->crls);
   trust->max_depth = kMaxChainDepth;
   trust->cache = &processChainCache();
   return std::unique_ptr<const ClientTrust>(std::move(trust));
@@ -414,10 +427,17 @@ Result<bssl::UniquePtr<SSL_CTX>> createServerContext(const config::TlsConfig& co
   if (!trust) {
     return Error{trust.error()};
   }
-  (*trust)->version = trustVersionOf(config.client_ca_file, config.crl_file);
   (*trust)->max_depth = kMaxChainDepth;
-  if (!SSL_CTX_set_session_id_context(ctx.get(), (*trust)->version.data(),
-                                      (*trust)->version.size())) {
+  // The session ID context adds the client certificate mode to the trust
+  // version, so a session made without a certificate under "request" does
+  // not resume once the mode is "require".
+  Sha256Digest session_context;
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  SHA256_Update(&sha, (*trust)->version.data(), (*trust)->version.size());
+  SHA256_Update(&sha, config.client_cert.data(), config.client_cert.size());
+  SHA256_Final(session_context.data(), &sha);
+  if (!SSL_CTX_set_session_id_context(ctx.get(), session_context.data(), session_context.size())) {
     return Error{"cannot set the session context: " + lastError()};
   }
   SSL_CTX_set_ex_data(ctx.get(), trustIndex(), trust->release());  // freed by freeTrust

@@ -465,6 +465,51 @@ TEST_SUITE("tls.TlsSession") {
     CHECK(server.info().verified->identity->cn == "good-client");
   }
 
+  TEST_CASE("a session without a certificate does not resume under require") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    pki.config.client_cert = "request";
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    TlsSession first(before.get());
+    TestClient first_client(pki.ca.cert.get(), nullptr);
+    REQUIRE(runHandshake(first, first_client).server == TlsStatus::Done);
+    CHECK(first_client.readError() == 0);  // reads the NewSessionTicket
+    REQUIRE(first_client.session() != nullptr);
+    bssl::UniquePtr<SSL_SESSION> session = bssl::UpRef(first_client.session());
+    // The same ticket keys and trust files, and the mode is now "require".
+    pki.config.client_cert = "require";
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), nullptr);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Failed);
+    CHECK(SSL_session_reused(server.ssl()) == 0);
+    CHECK(classifyFailure(server.info(), server.errorCode()) == HandshakeFailure::NoCertificate);
+  }
+
+  TEST_CASE("reformatted trust files with the same certificates allow resumption") {
+    Pki pki;
+    pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
+    KeyPair client_identity = makeLeaf(pki.ca, "good-client", "clientAuth");
+    bssl::UniquePtr<SSL_CTX> before = pki.context();
+    bssl::UniquePtr<SSL_SESSION> session = fullHandshakeSession(pki, before.get(), client_identity);
+    // The trust version hashes the certificates, not the file's bytes.
+    pki.config.client_ca_file = pki.dir.write(
+        "clients-ca-commented.pem", "# the demo CA\n" + certPem(pki.ca.cert.get()) + "\n");
+    bssl::UniquePtr<SSL_CTX> after = pki.context();
+    TlsSession server(after.get());
+    TestClient client(pki.ca.cert.get(), &client_identity);
+    client.offerSession(session.get());
+
+    Outcome outcome = runHandshake(server, client);
+
+    CHECK(outcome.server == TlsStatus::Done);
+    CHECK(SSL_session_reused(server.ssl()) == 1);
+  }
+
   TEST_CASE("same trust files allow resumption") {
     Pki pki;
     pki.config.ticket_key_file = pki.dir.write("tickets.key", std::string(96, 'a') + "\n");
