@@ -409,8 +409,19 @@ bool ClientConnection::adoptCurrentRuntime() {
     return true;
   }
   if (identity_.fingerprint_sha256.empty()) {
-    // No client certificate (client_cert = "request"): nothing to check
-    // again, and the new policy decides as for a new connection.
+    // No client certificate (client_cert = "request"). Once the reloaded
+    // configuration requires one, the connection ends as a new handshake
+    // without a certificate would; otherwise the new policy decides.
+    if (current->config.tls.client_cert != "request") {
+      log::info("tls.revalidation_failed", {{"conn", id_},
+                                            {"peer", peer_},
+                                            {"cn", "-"},
+                                            {"reason", "no_certificate"},
+                                            {"status", 403}});
+      exchange_.decision = "revoked";
+      sendLocalReply(403, kNoLongerAcceptedBody, true);
+      return false;
+    }
     runtime_ = current;
     connection_headers_names_ = nullptr;
     return true;

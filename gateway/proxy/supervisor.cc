@@ -113,6 +113,14 @@ std::string describeChanges(const Runtime& before, const Runtime& after, size_t 
   if (before.config.tls.crl_file != after.config.tls.crl_file) {
     changes.push_back("CRL file");
   }
+  if (before.config.tls.client_cert != after.config.tls.client_cert) {
+    changes.push_back("client_cert " + before.config.tls.client_cert + "->" +
+                      after.config.tls.client_cert);
+  }
+  if (before.config.tls.min_version != after.config.tls.min_version) {
+    changes.push_back("min_version " + before.config.tls.min_version + "->" +
+                      after.config.tls.min_version);
+  }
   if (resolveWorkerCount(after.config.workers) != running_workers) {
     changes.push_back("workers " + std::to_string(running_workers) + "->" +
                       std::to_string(resolveWorkerCount(after.config.workers)) +

@@ -107,6 +107,23 @@ read -r -t 10 second <&"${KEEPALIVE[0]}"
   pass "a certificate-less keep-alive connection works across a reload" ||
   fail "certificate-less keep-alive across a reload gave '$first' then '$second'"
 echo >&"${KEEPALIVE[1]}" 2>/dev/null
+wait "$KEEPALIVE_PID" 2>/dev/null
+
+# When a reload switches to client_cert = "require", the next request on a
+# certificate-less kept-alive connection gets 403 and the connection ends.
+coproc KEEPALIVE (python3 -u "$WORK/keepalive.py" "$GATEWAY_PORT" "$CERTS/ca.crt" 2>&1)
+read -r -t 10 first <&"${KEEPALIVE[0]}"
+sed -i 's/^client_cert = "request"$/client_cert = "require"/' "$WORK/conf/gateway.toml"
+kill -HUP "$GATEWAY_PID"
+sleep 0.5
+echo >&"${KEEPALIVE[1]}"
+read -r -t 10 second <&"${KEEPALIVE[0]}"
+[[ $first == 200 && $second == 403 ]] &&
+  pass "a certificate-less connection is refused after a reload to require" ||
+  fail "after the reload to require the connection gave '$first' then '$second'"
+echo >&"${KEEPALIVE[1]}" 2>/dev/null
+grep -q 'config.reloaded .*client_cert request->require' "$WORK/gateway.log" &&
+  pass "the reload names the client_cert change" || fail "no client_cert change in config.reloaded"
 
 expect_contains "an expired certificate is still refused in the handshake" \
   "$(as "$CERTS/client_expired" "$BASE/headers")" "alert certificate expired"
