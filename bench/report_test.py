@@ -72,6 +72,17 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("(certgate-2w ÷ certgate): keepalive 1.05.", text)
         self.assertIn("not how throughput scales with cores", text)
 
+    def test_streaming_table(self):
+        with open(self.folder / "meta.tsv", "a") as meta:
+            meta.write("stream_mib\t64\n")
+        (self.folder / "stream.md").write_text(
+            "| direction | size | a | b | ms | SHA-256 equal |\n| --- | --- | --- | --- | --- | --- |\n"
+            "| download | 64 MiB | 1 KiB | 2 KiB | 10 | yes |\n"
+            "| upload | 64 MiB | 1 KiB | 2 KiB | 10 | yes |\n")
+        lines = report.section_streaming(report.Results(self.folder, ["certgate"], []))
+        self.assertIn("`bench/stream_memory.sh 64`", lines[2])
+        self.assertIn("| upload | 64 MiB | 1 KiB | 2 KiB | 10 | yes |", lines)
+
     def test_missing_peer_is_left_out(self):
         write_run(self.folder, "certgate", "keepalive", 500000, 1000)
         lines = self.lines(["keepalive"], ["certgate", "nginx"])
