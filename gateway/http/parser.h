@@ -8,7 +8,8 @@
 //
 // NOTE: llhttp 8.1 (Debian 12) accepts a bare LF after the start line and
 // as the empty line ending the head, any two bytes after chunk data in
-// place of CRLF, and obs-fold lines (unfolded into the value). The gateway
+// place of CRLF, and obs-fold lines; the parser rejects obs-fold itself
+// (see onHeaderValue in parser.cc). The gateway
 // re-serializes every head and re-chunks every body, so the upstream only
 // ever receives well-formed framing; header names are checked here because
 // llhttp lets "Name :" through.

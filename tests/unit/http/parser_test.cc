@@ -245,6 +245,66 @@ TEST_SUITE("http.Parser") {
     CHECK(handler.completed == 1);
   }
 
+  TEST_CASE("obs-fold is rejected") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    FeedResult result = parser.feed("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n");
+
+    CHECK(result.status == ParseStatus::Error);
+    CHECK(parser.errorReason().find("obs-fold") != std::string::npos);
+    CHECK(handler.heads.empty());
+  }
+
+  TEST_CASE("obs-fold is rejected when the buffer ends at the line break") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    CHECK(parser.feed("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n").status == ParseStatus::Ok);
+    FeedResult result = parser.feed(" folded\r\n\r\n");
+
+    CHECK(result.status == ParseStatus::Error);
+    CHECK(parser.errorReason().find("obs-fold") != std::string::npos);
+  }
+
+  TEST_CASE("obs-fold after an empty first line is rejected") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    FeedResult result = parser.feed(
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n");
+
+    CHECK(result.status == ParseStatus::Error);
+    CHECK(parser.errorReason().find("obs-fold") != std::string::npos);
+  }
+
+  TEST_CASE("headers split across feeds at line ends are kept") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    CHECK(parser.feed("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n").status == ParseStatus::Ok);
+    CHECK(parser.feed("X-B: 2\r\n").status == ParseStatus::Ok);
+    FeedResult result = parser.feed("\r\n");
+
+    CHECK(result.status != ParseStatus::Error);
+    REQUIRE(handler.heads.size() == 1);
+    CHECK(handler.heads[0].headers.size() == 3);
+  }
+
+  TEST_CASE("a value split across feeds before a space is kept") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    CHECK(parser.feed("GET / HTTP/1.1\r\nHost: a\r\nX-A: one").status == ParseStatus::Ok);
+    FeedResult result = parser.feed(" two\r\n\r\n");
+
+    CHECK(result.status != ParseStatus::Error);
+    REQUIRE(handler.heads.size() == 1);
+    const std::string* value = handler.heads[0].find("X-A");
+    REQUIRE(value != nullptr);
+    CHECK(*value == "one two");
+  }
+
   TEST_CASE("header section over limit is rejected") {
     RecordingHandler handler;
     Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
