@@ -246,9 +246,9 @@ FeedResult Parser::feed(std::string_view data) {
   impl_->piece_end = nullptr;
   llhttp_errno_t err = llhttp_execute(&impl_->parser, data.data(), data.size());
   if (err == HPE_OK) {
-    if (impl_->in_value) {
-      // The buffer ended inside the header section after a value: note
-      // whether its line already ended, for onHeaderValue.
+    if (impl_->in_value || !impl_->field.empty()) {
+      // The buffer ended inside the header section after a name or value:
+      // note whether its line already ended, for onHeaderValue.
       const char* from = impl_->piece_end != nullptr ? impl_->piece_end : data.data();
       size_t rest = static_cast<size_t>(data.data() + data.size() - from);
       impl_->line_break_pending = impl_->line_break_pending ||

@@ -267,6 +267,18 @@ TEST_SUITE("http.Parser") {
     CHECK(parser.errorReason().find("obs-fold") != std::string::npos);
   }
 
+  TEST_CASE("obs-fold after an empty first line split at the line break is rejected") {
+    RecordingHandler handler;
+    Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
+
+    CHECK(parser.feed("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n").status ==
+          ParseStatus::Ok);
+    FeedResult result = parser.feed(" chunked\r\n\r\n0\r\n\r\n");
+
+    CHECK(result.status == ParseStatus::Error);
+    CHECK(parser.errorReason().find("obs-fold") != std::string::npos);
+  }
+
   TEST_CASE("obs-fold after an empty first line is rejected") {
     RecordingHandler handler;
     Parser parser(MessageKind::Request, &handler, kMaxHeaderBytes);
