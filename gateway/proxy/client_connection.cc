@@ -643,8 +643,8 @@ void ClientConnection::forward(const http::MessageHead& head, const policy::Rout
   if (upstream_ != nullptr && (!upstream_->idle || upstream_->upstream_name != route.upstream)) {
     releaseUpstream();
   }
-  // A body of up to request_buffer_bytes is received whole before the
-  // upstream sees any of the request, so that a body whose framing turns
+  // A body of up to request_buffer_bytes is received whole before any of
+  // the request goes to the upstream, so that a body whose framing turns
   // out to be broken (a bad chunk size, say) reaches no upstream. A client
   // that sent Expect: 100-continue waits for the upstream's 100 before it
   // sends the body, so its request streams at once.

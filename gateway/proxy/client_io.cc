@@ -161,7 +161,7 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
 
 // finishClosing runs once the last reply bytes are written. A client that
 // is still sending a request body when the gateway closes (after a 413, or
-// an upstream's early answer) would make the kernel send a reset, and some
+// an early upstream response) would make the kernel send a reset, and some
 // TCP stacks drop received but unread data on a reset, the reply included.
 // So such a connection first sends its FIN, then reads and discards for up
 // to kLingerMs until the client closes too, like nginx's lingering close.
