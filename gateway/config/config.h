@@ -4,6 +4,7 @@
 // directory of the file that named them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -84,6 +85,12 @@ struct IdentityHeaderNames {
   std::string not_after = "X-Client-Not-After";
   std::string client_cert;        // RFC 9440 Client-Cert, e.g. "Client-Cert"
   std::string client_cert_chain;  // RFC 9440 Client-Cert-Chain
+
+  // all lists every name field, those turned off (empty) included.
+  std::array<const std::string*, 9> all() const {
+    return {&cn,   &subject,   &issuer,      &serial,           &fingerprint,
+            &sans, &not_after, &client_cert, &client_cert_chain};
+  }
 };
 
 struct RouteConfig {

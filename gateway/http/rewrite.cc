@@ -159,9 +159,7 @@ bool isConfiguredIdentityHeader(std::string_view name, const std::vector<std::st
 
 std::vector<std::string> identityHeaderNameList(const config::IdentityHeaderNames& names) {
   std::vector<std::string> list;
-  for (const std::string* name :
-       {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
-        &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+  for (const std::string* name : names.all()) {
     if (!name->empty()) {
       list.push_back(*name);
     }

@@ -225,9 +225,7 @@ Policy::Policy(const config::PolicyConfig& config) {
   std::unordered_set<std::string> seen_header_names;
   for (const config::RouteConfig& route_config : config.routes) {
     const config::IdentityHeaderNames& names = route_config.headers;
-    for (const std::string* name :
-         {&names.cn, &names.subject, &names.issuer, &names.serial, &names.fingerprint, &names.sans,
-          &names.not_after, &names.client_cert, &names.client_cert_chain}) {
+    for (const std::string* name : names.all()) {
       if (!name->empty() && seen_header_names.insert(headerNameKey(*name)).second) {
         identity_header_names_.push_back(*name);
       }
