@@ -9,15 +9,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-CERTS=$WORK/certs
-"$CERTGATE_BIN" pki demo --out "$CERTS" >/dev/null || exit 1
-GATEWAY_PORT=$(free_port)
-UPSTREAM_PORT=$(free_port)
-write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" 'server.log_level="warn"'
-write_scripted_policy "$WORK/conf" "$UPSTREAM_PORT"
-start_process certgate "$WORK/gateway.log" "certgate listening" \
-  "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
-GATEWAY_PID=$STARTED_PID
+start_scripted_gateway 'server.log_level="warn"'
 
 # AddressSanitizer keeps freed memory in quarantine, so resident memory
 # means little under it; the byte counts and digests are still checked.

@@ -8,16 +8,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-CERTS=$WORK/certs
-"$CERTGATE_BIN" pki demo --out "$CERTS" >/dev/null || exit 1
-GATEWAY_PORT=$(free_port)
-UPSTREAM_PORT=$(free_port)
-write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" \
-  timeouts.handshake_ms=3000 timeouts.request_header_ms=3000
-write_scripted_policy "$WORK/conf" "$UPSTREAM_PORT"
-start_process certgate "$WORK/gateway.log" "certgate listening" \
-  "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
-GATEWAY_PID=$STARTED_PID
+start_scripted_gateway timeouts.handshake_ms=3000 timeouts.request_header_ms=3000
 
 PYTHONPATH=$ROOT/tests/lib timeout 120 python3 - "$GATEWAY_PORT" "$UPSTREAM_PORT" "$CERTS" \
   "$GATEWAY_PID" <<'PY'

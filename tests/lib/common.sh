@@ -155,6 +155,23 @@ allow_cn = ["good-client"]
 TOML
 }
 
+# start_scripted_gateway [SECTION.KEY=VALUE...] makes the demo PKI in
+# $WORK/certs, writes a gateway configuration (extra keys as for
+# write_gateway_config) with the one-route policy of write_scripted_policy,
+# and starts certgate. It sets CERTS, GATEWAY_PORT, UPSTREAM_PORT (for the
+# test's own upstream) and GATEWAY_PID.
+start_scripted_gateway() {
+  CERTS=$WORK/certs
+  "$CERTGATE_BIN" pki demo --out "$CERTS" >/dev/null || exit 1
+  GATEWAY_PORT=$(free_port)
+  UPSTREAM_PORT=$(free_port)
+  write_gateway_config "$WORK/conf" "$CERTS" "$GATEWAY_PORT" "$@"
+  write_scripted_policy "$WORK/conf" "$UPSTREAM_PORT"
+  start_process certgate "$WORK/gateway.log" "certgate listening" \
+    "$CERTGATE_BIN" serve --config "$WORK/conf/gateway.toml"
+  GATEWAY_PID=$STARTED_PID
+}
+
 pass() { printf 'PASS: %s\n' "$*"; }
 fail() {
   printf 'FAIL: %s\n' "$*" >&2
