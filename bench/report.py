@@ -254,7 +254,10 @@ def section_targets(results):
         _, _, ours, our_report, _ = results.row("certgate", mode)
         _, _, theirs, their_report, _ = results.row(peer, mode)
         value = ours / theirs if ours and theirs else None
-        met = "n/a" if value is None else ("yes" if value >= target else "no")
+        if value is None:
+            met = "n/a"
+        else:
+            met = "yes" if value >= target else "no"
         lines.append(f"| {mode} | {fmt(ours)}/s | {peer} {fmt(theirs)}/s | "
                      f"{ratio(ours, theirs)} | {target}x | {met} |")
         for server, report in (("certgate", our_report), (peer, their_report)):

@@ -174,7 +174,7 @@ void onStopSignal(uv_signal_t* handle, int signum) {
   auto* context = static_cast<SignalContext*>(handle->data);
   log::info("server.stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
   // The admin endpoints stay up while the workers drain, so a load
-  // balancer sees /readyz answer 503 "draining" until the end.
+  // balancer gets 503 "draining" from /readyz until the end.
   proxy::AdminServer* admin = context->admin;
   context->supervisor->startShutdown(kDrainTimeoutMs, [admin] { admin->close(); });
   uv_close(reinterpret_cast<uv_handle_t*>(&context->sigint), nullptr);

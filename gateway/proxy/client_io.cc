@@ -159,12 +159,12 @@ void ClientConnection::closeAfterFlush(bool send_close_notify) {
   armTimer(kFlushTimeoutMs);
 }
 
-// finishClosing runs once the last reply bytes are written. A client that
-// is still sending a request body when the gateway closes (after a 413, or
-// an early upstream response) would make the kernel send a reset, and some
-// TCP stacks drop received but unread data on a reset, the reply included.
-// So such a connection first sends its FIN, then reads and discards for up
-// to kLingerMs until the client closes too, like nginx's lingering close.
+// finishClosing runs once the last reply bytes are written. If the client
+// is still sending a request body (after a 413, or an early upstream
+// response), closing at once makes the kernel send a reset. Some TCP
+// stacks then drop received but unread data, the reply included. So such a
+// connection first sends its FIN, then reads and discards for up to
+// kLingerMs until the client closes too, like nginx's lingering close.
 void ClientConnection::finishClosing() {
   if (!linger_) {
     closeNow();

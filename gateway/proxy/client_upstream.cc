@@ -315,7 +315,8 @@ void ClientConnection::onResponseHead(http::MessageHead& head, http::HeadAction*
     server_->recordUpstreamDuration(exchange_.route->upstream, secondsSince(exchange_.started));
   }
   // A response that arrives before the request body ended closes the
-  // connection after it (see afterResponse), and its head says so.
+  // connection after it (see afterResponse), so its head carries
+  // Connection: close.
   bool close = !exchange_.keep_alive || close_after_exchange_ || server_->draining() ||
                !exchange_.request_complete;
   bool is_head = exchange_.method == "HEAD";

@@ -150,8 +150,8 @@ Result<std::vector<bssl::UniquePtr<X509_CRL>>> readCrls(const std::string& path,
 // trustVersionOf hashes the DER of the client CA certificates and CRLs
 // that were loaded into a trust store: exactly what verification uses, not
 // a second read of files that a deploy may be rewriting. The digest is the
-// trust version in every verified-chain cache key, and the server's session
-// ID context is derived from it: BoringSSL refuses to resume a session
+// trust version in every verified-chain cache key. The server's session ID
+// context is derived from it, and BoringSSL refuses to resume a session
 // whose context differs, so after a CA or CRL change old sessions and
 // tickets (also tickets under shared keys) get a full handshake.
 Sha256Digest trustVersionOf(const std::vector<bssl::UniquePtr<X509>>& cas,

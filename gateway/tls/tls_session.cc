@@ -53,10 +53,10 @@ TlsStatus TlsSession::handshake() {
 bool TlsSession::checkResumedPeer() {
   // BoringSSL does not apply SSL_VERIFY_FAIL_IF_NO_PEER_CERT to a resumed
   // session. The session ID context includes the client certificate mode,
-  // so a session without a certificate should not resume under "require";
-  // this check keeps it so even with a ticket made elsewhere. The mode is
-  // read from the context because the connection sheds its own handshake
-  // settings.
+  // so a session without a certificate should not resume under "require".
+  // This check also rejects one that resumes anyway, for example with a
+  // ticket made elsewhere. The mode is read from the context because the
+  // connection sheds its own handshake settings.
   const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl_.get());
   if ((certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) &&
       (SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(ssl_.get())) & SSL_VERIFY_FAIL_IF_NO_PEER_CERT)) {

@@ -144,7 +144,7 @@ check.true("413 for a chunked body: upstream gets whole chunks within the limit 
            body in (b"", chunk, chunk * 2), f"got {len(body)} body bytes: {body[:40]!r}")
 
 # A held body (under request_buffer_bytes) that stops arriving gets 408
-# after request_body_ms, and the upstream sees nothing of the request.
+# after request_body_ms, and the upstream receives nothing of the request.
 before = upstream.received()
 client = TlsClient(gateway_port, certs)
 client.send(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n" + b"b" * 10)

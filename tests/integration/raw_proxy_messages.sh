@@ -254,8 +254,8 @@ check.equal("100-continue: upstream gets the Expect header and the body",
              b"Content-Length: 4\r\n" + forwarded() + b"\r\ndata"])
 client.close()
 
-# HEAD, 204 and 304 have no body; the request after them is answered
-# right after their heads.
+# HEAD, 204 and 304 have no body, so the response to the next request
+# follows right after their heads.
 client = TlsClient(gateway_port, certs)
 client.send(b"HEAD /head HTTP/1.1\r\nHost: localhost\r\n\r\n"
             b"GET /204 HTTP/1.1\r\nHost: localhost\r\n\r\n"

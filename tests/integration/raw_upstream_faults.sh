@@ -147,7 +147,7 @@ check.equal("reset mid-response: next request served", served(), OK_CLOSE)
 
 # The upstream responds 401 and closes while a 200 KB body streams in 8 KB
 # pieces: whichever of the failed body write and the response the gateway
-# sees first, the client gets the 401 and the connection closes after it.
+# notices first, the client gets the 401 and the connection closes after it.
 EARLY_401 = (b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n"
              b"Connection: close\r\n\r\nnope")
 BODY_SIZE = 200 * 1024
